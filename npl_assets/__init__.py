@@ -1,0 +1,1 @@
+"""npl-assets: Yindeng NPL disclosures as a data product."""

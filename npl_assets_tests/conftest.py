@@ -1,0 +1,57 @@
+"""Shared fixtures. The bundled site is built once per test session into a temp folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from npl_assets import settings
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    path = settings.shared_dir()
+    if not (path / "data" / "yindeng_2023_listings.csv").exists():
+        pytest.skip(f"shared folder with the 2023 dataset not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def samples_dir(shared_dir: Path) -> Path:
+    return shared_dir / "domain" / "samples"
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
+    """The full bundled site from the real 2023 data (606 PDFs)."""
+    from npl_assets.site.build import build_site
+
+    out = tmp_path_factory.mktemp("site")
+    build_site(out, shared_dir=shared_dir)
+    return out
+
+
+@pytest.fixture(scope="session")
+def site_server(built_site: Path) -> Iterator[str]:
+    """The bundled site served on a free loopback port; yields its base URL."""
+    from npl_assets.site.server import SiteServer
+
+    with SiteServer(built_site) as server:
+        yield server.base_url
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every data path of the platform at a temp folder."""
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("NPL_DATA_DIR", str(data))
+    monkeypatch.setenv("DUCKDB_DATABASE", str(data / "npl.duckdb"))
+    monkeypatch.setenv("NPL_SERVING_DATABASE", str(data / "npl_serving.duckdb"))
+    monkeypatch.setenv("NPL_RAW_DIR", str(data / "raw"))
+    monkeypatch.delenv("NPL_SOURCE_URL", raising=False)
+    assert os.environ["NPL_DATA_DIR"] == str(data)
+    return data
