@@ -1,0 +1,62 @@
+# The README's first two commands: `make run` and `make test`. Both set everything up.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export DUCKDB_DATABASE ?= $(CURDIR)/data/npl.duckdb
+export NPL_SERVING_DATABASE ?= $(CURDIR)/data/npl_serving.duckdb
+export GX_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+MANIFEST := dbt_project/target/manifest.json
+SITE := data/site/manifest.json
+
+.PHONY: run test lint format dev site bench bench-parse clean install manifest
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing dependencies into $(VENV) (first time: about a minute)"
+	@$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]' 2>&1 | grep -v "is ignored: it is neither" || true
+	@$(BIN)/python -c "import dagster, dagster_dbt, scrapy, pypdfium2, reportlab, great_expectations" \
+		|| { echo "dependency install failed"; exit 1; }
+	@touch $@
+
+install: $(BIN)/.installed
+
+$(MANIFEST): $(BIN)/.installed $(wildcard dbt_project/*.yml dbt_project/models/*/*.sql dbt_project/models/*/*.yml dbt_project/seeds/*.csv dbt_project/macros/*.sql)
+	@cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir . --target-path target
+
+manifest: $(MANIFEST)
+
+$(SITE): $(BIN)/.installed
+	$(BIN)/npl site build
+
+site: $(SITE)
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	@cp dagster.yaml $@
+
+run: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster job execute -m npl_assets.definitions -j npl_pipeline
+	@$(BIN)/npl sql "select quarter, seller, seller_type, listings, unpaid_total_yuan, weighted_avg_overdue_days, starting_price_ratio, sold_listings from seller_quarterly_metrics order by unpaid_total_yuan desc limit 15"
+
+test: $(BIN)/.installed $(MANIFEST)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+dev: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+bench-parse: $(BIN)/.installed $(SITE)
+	$(BIN)/npl bench parse
+
+clean:
+	rm -rf data/site data/raw data/*.duckdb* dbt_project/target dbt_project/logs

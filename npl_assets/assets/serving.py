@@ -1,0 +1,90 @@
+"""Publish the marts to a separate serving file, replaced atomically, so readers never see a
+half-written state and never fight the pipeline for DuckDB's single-writer lock."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import get_asset_key_for_model
+from dagster_duckdb import DuckDBResource
+
+from npl_assets import settings
+from npl_assets.assets.transform import npl_dbt_models
+
+# What readers get: the dbt models, under their bare names.
+PUBLISHED_TABLES = (
+    "seller_quarterly_metrics",
+    "market_quarterly_metrics",
+    "buyer_league",
+    "projects",
+    "stg_listings",
+    "stg_results",
+    "sellers",
+)
+
+
+def publish(con, serving: Path, tables: tuple[str, ...] = PUBLISHED_TABLES) -> dict[str, int]:
+    """Copy `tables` from the open warehouse connection into a fresh file, then swap it in."""
+    serving.parent.mkdir(parents=True, exist_ok=True)
+    tmp = serving.with_name(serving.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    available = {
+        r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name='main'")
+    } | {r[0] for r in con.execute("select view_name from duckdb_views() where schema_name='main'")}
+    missing = [t for t in tables if t not in available]
+    if missing:
+        raise RuntimeError(f"cannot publish: warehouse lacks {', '.join(missing)}")
+    counts: dict[str, int] = {}
+    con.execute(f"attach '{tmp}' as serving_tmp")
+    try:
+        for table in tables:
+            con.execute(f"create table serving_tmp.main.{table} as select * from main.{table}")
+            (counts[table],) = con.execute(
+                f"select count(*) from serving_tmp.main.{table}"
+            ).fetchone()
+        con.execute("checkpoint serving_tmp")
+    finally:
+        con.execute("detach serving_tmp")
+    os.replace(tmp, serving)
+    return counts
+
+
+def top_sellers_markdown(con, limit: int = 10) -> str:
+    frame = con.execute(
+        f"""
+        select quarter, seller, seller_type, listings, unpaid_total_yuan,
+               weighted_avg_overdue_days, starting_price_ratio
+        from main.seller_quarterly_metrics
+        where quarter = (select max(quarter) from main.seller_quarterly_metrics)
+        order by unpaid_total_yuan desc
+        limit {int(limit)}
+        """
+    ).df()
+    return frame.to_markdown(index=False) if len(frame) else "(no data)"
+
+
+@dg.asset(
+    group_name="serving",
+    kinds={"duckdb"},
+    deps=[
+        get_asset_key_for_model([npl_dbt_models], model)
+        for model in ("seller_quarterly_metrics", "market_quarterly_metrics", "buyer_league")
+    ],
+    pool="duckdb",
+)
+def serving_database(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """The read-only copy of the marts that `npl sql` and any SQL client query
+    (`data/npl_serving.duckdb`, replaced atomically after each successful build)."""
+    serving = settings.serving_path()
+    with duckdb.get_connection() as con:
+        counts = publish(con, serving)
+        preview = top_sellers_markdown(con)
+    return dg.MaterializeResult(
+        metadata={
+            "path": str(serving),
+            "row_counts": dg.MetadataValue.json(counts),
+            "top_sellers_latest_quarter": dg.MetadataValue.md(preview),
+        }
+    )

@@ -1,0 +1,37 @@
+"""dbt models (staging, projects, marts) as Dagster assets; dbt tests become asset checks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_duckdb import DuckDBResource
+
+from npl_assets.dbt_project import dbt_project
+
+
+class NplDbtTranslator(DagsterDbtTranslator):
+    """Groups models by their folder (staging, marts); sources keep the keys given in their
+    `meta.dagster.asset_key`, which are the Python assets' keys."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props.get("resource_type") == "seed":
+            return "reference"
+        fqn = dbt_resource_props.get("fqn") or []
+        return fqn[1] if len(fqn) > 2 else "marts"
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=NplDbtTranslator(),
+    pool="duckdb",
+)
+def npl_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
+    """Builds seeds, staging models and marts, and runs their tests, with dbt-duckdb."""
+    # profiles.yml reads the warehouse path from the environment; the resource is the truth.
+    os.environ["DUCKDB_DATABASE"] = str(duckdb.database)
+    yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,31 @@
+"""Resources: the DuckDB warehouse and the dbt CLI, configured from `settings`."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+
+from npl_assets import settings
+from npl_assets.dbt_project import dbt_project
+
+
+def dbt_executable() -> str:
+    """The venv's dbt, so that a PATH without the venv still finds the right one."""
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+
+
+def warehouse_resource(path: Path | None = None) -> DuckDBResource:
+    return DuckDBResource(database=str(path or settings.duckdb_path()))
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+
+
+def default_resources() -> dict[str, object]:
+    return {"duckdb": warehouse_resource(), "dbt": dbt_resource()}

@@ -1,0 +1,134 @@
+"""The warehouse's raw layer: DDL and small helpers around DuckDB. No Dagster here.
+
+Python assets write only the `raw` schema; dbt owns everything else. Money is DECIMAL(18,2) so
+sums stay exact; count lists (五级分类, 核销, 担保, 诉讼) are JSON objects {name: count}."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+MONEY = "DECIMAL(18,2)"
+
+DOCUMENTS_DDL = """
+create table if not exists raw.documents (
+    sha256 varchar not null,
+    doc_type varchar not null,          -- 'listing' | 'result'
+    title varchar not null,
+    list_date date,
+    detail_url varchar not null,
+    pdf_url varchar not null,
+    byte_size bigint not null,
+    http_status integer,
+    fetched_at timestamp not null,
+    loaded_at timestamp not null default current_timestamp,
+    run_id varchar,
+    primary key (sha256, pdf_url)
+)
+"""
+
+CRAWL_FAILURES_DDL = """
+create table if not exists raw.crawl_failures (
+    url varchar not null,
+    doc_type varchar,
+    stage varchar,                      -- 'index' | 'detail' | 'pdf'
+    error varchar not null,
+    http_status integer,
+    failed_at timestamp not null,
+    run_id varchar
+)
+"""
+
+LISTINGS_DDL = f"""
+create table if not exists raw.listings (
+    sha256 varchar primary key,
+    parser_version varchar not null,
+    parsed_at timestamp not null,
+    title varchar not null,
+    project_name varchar not null,
+    is_relisting boolean not null,
+    seller varchar not null,
+    batch_year integer,
+    batch_no integer,
+    asset_type varchar,
+    transaction_base_date date,
+    loans integer,
+    borrowers integer,
+    unpaid_principal_yuan {MONEY},
+    unpaid_interest_yuan {MONEY},
+    unpaid_total_yuan {MONEY},
+    other_fees_yuan {MONEY},
+    weighted_avg_overdue_days decimal(12,2),
+    max_single_borrower_unpaid_yuan {MONEY},
+    avg_borrower_unpaid_yuan {MONEY},
+    weighted_avg_borrower_age decimal(6,2),
+    weighted_avg_credit_limit_yuan {MONEY},
+    five_class json,
+    write_off json,
+    guarantee json,
+    litigation json,
+    remarks varchar,
+    registration_deadline timestamp,
+    bid_date date,
+    transfer_method varchar,
+    bidding_method varchar,
+    auction_start timestamp,
+    auction_end timestamp,
+    extension_minutes integer,
+    starting_price_yuan {MONEY},
+    bid_increment_yuan {MONEY},
+    deposit_required boolean,
+    publication_date date
+)
+"""
+
+RESULTS_DDL = """
+create table if not exists raw.results (
+    sha256 varchar primary key,
+    parser_version varchar not null,
+    parsed_at timestamp not null,
+    title varchar not null,
+    project_name varchar not null,
+    project_code varchar,
+    seller varchar not null,
+    buyer varchar,
+    agreement_signed_date date,
+    publication_date date
+)
+"""
+
+PARSE_FAILURES_DDL = """
+create table if not exists raw.parse_failures (
+    sha256 varchar not null,
+    doc_type varchar,
+    parser_version varchar not null,
+    error_type varchar not null,
+    field varchar,
+    message varchar not null,
+    failed_at timestamp not null,
+    primary key (sha256, parser_version)
+)
+"""
+
+ALL_DDL = (DOCUMENTS_DDL, CRAWL_FAILURES_DDL, LISTINGS_DDL, RESULTS_DDL, PARSE_FAILURES_DDL)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists raw")
+    for ddl in ALL_DDL:
+        con.execute(ddl)
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection: DuckDB lets one process write, so never hold one open."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
