@@ -55,3 +55,30 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("NPL_SOURCE_URL", raising=False)
     assert os.environ["NPL_DATA_DIR"] == str(data)
     return data
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dbt's manifest, prepared once per session (never at import time)."""
+    import subprocess
+    import sys
+
+    from npl_assets.dbt_project import DBT_PROJECT_DIR
+
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in {".sql", ".yml", ".csv"}]
+    sources = [p for p in sources if "target" not in p.parts and "logs" not in p.parts]
+    stale = not manifest.exists() or any(
+        p.stat().st_mtime > manifest.stat().st_mtime for p in sources
+    )
+    if stale:
+        env = dict(os.environ)
+        env.setdefault("DUCKDB_DATABASE", str(tmp_path_factory.mktemp("dbt") / "parse.duckdb"))
+        dbt = Path(sys.executable).with_name("dbt")
+        subprocess.run(
+            [str(dbt), "parse", "--quiet", "--project-dir", ".", "--profiles-dir", "."],
+            cwd=DBT_PROJECT_DIR,
+            env=env,
+            check=True,
+        )
+    return manifest

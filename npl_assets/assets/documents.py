@@ -1,7 +1,5 @@
 """Raw layer: crawl the Yindeng indexes and keep every fetched document version."""
 
-from __future__ import annotations
-
 import json
 import tempfile
 from pathlib import Path

@@ -1,8 +1,6 @@
 """Parsed layer: every stored PDF not yet parsed by the current parser becomes a typed row in
 `raw.listings` / `raw.results`, or a row in `raw.parse_failures` with its reason."""
 
-from __future__ import annotations
-
 import json
 import os
 from collections.abc import Iterable
@@ -16,6 +14,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from npl_assets import settings, warehouse
+from npl_assets.automation.conditions import downstream_condition
 
 # Below this many documents, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 200
@@ -174,6 +173,7 @@ def materialize_parsed(
     kinds={"python", "duckdb"},
     deps=[raw_documents_key := dg.AssetKey("raw_documents")],
     pool="duckdb",
+    automation_condition=downstream_condition(),
 )
 def listings(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Listing announcements (转让公告, relistings included) parsed into typed rows:
@@ -186,6 +186,7 @@ def listings(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Ma
     kinds={"python", "duckdb"},
     deps=[raw_documents_key],
     pool="duckdb",
+    automation_condition=downstream_condition(),
 )
 def results(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Result announcements (转让结果公告): project code, seller, buyer, agreement date."""

@@ -1,8 +1,6 @@
 """Publish the marts to a separate serving file, replaced atomically, so readers never see a
 half-written state and never fight the pipeline for DuckDB's single-writer lock."""
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 
@@ -12,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from npl_assets import settings
 from npl_assets.assets.transform import npl_dbt_models
+from npl_assets.automation.conditions import downstream_condition
 
 # What readers get: the dbt models, under their bare names.
 PUBLISHED_TABLES = (
@@ -73,6 +72,7 @@ def top_sellers_markdown(con, limit: int = 10) -> str:
         for model in ("seller_quarterly_metrics", "market_quarterly_metrics", "buyer_league")
     ],
     pool="duckdb",
+    automation_condition=downstream_condition(),
 )
 def serving_database(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The read-only copy of the marts that `npl sql` and any SQL client query

@@ -1,7 +1,5 @@
 """dbt models (staging, projects, marts) as Dagster assets; dbt tests become asset checks."""
 
-from __future__ import annotations
-
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -10,6 +8,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
 
+from npl_assets.automation.conditions import downstream_condition
 from npl_assets.dbt_project import dbt_project
 
 
@@ -22,6 +21,12 @@ class NplDbtTranslator(DagsterDbtTranslator):
             return "reference"
         fqn = dbt_resource_props.get("fqn") or []
         return fqn[1] if len(fqn) > 2 else "marts"
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        # Every model follows its parents: a crawl flows to the marts with no manual step.
+        return downstream_condition()
 
 
 @dbt_assets(

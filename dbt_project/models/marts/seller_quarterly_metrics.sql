@@ -1,0 +1,23 @@
+-- Per seller and quarter, projects counted in the quarter of their FIRST listing (as
+-- Yindeng's statistics count them), with the latest figures of each project.
+
+with
+
+projects as (
+    select * from {{ ref('projects') }}
+),
+
+final as (
+    select
+        seller,
+        parent_institution,
+        seller_type,
+        seller_known,
+        first_listing_quarter as quarter,
+        {{ quarterly_measures() }}
+    from projects
+    group by seller, parent_institution, seller_type, seller_known, first_listing_quarter
+)
+
+select * from final
+order by quarter, seller

@@ -1,0 +1,67 @@
+with
+
+source as (
+    select * from {{ source('raw', 'results') }}
+),
+
+sellers as (
+    select * from {{ ref('sellers') }}
+),
+
+buyer_aliases as (
+    select * from {{ ref('buyer_aliases') }}
+),
+
+-- the index date of the announcement: a fallback when the PDF footer date was not parsed
+documents as (
+    select sha256, min(list_date) as list_date
+    from {{ source('raw', 'documents') }}
+    where doc_type = 'result'
+    group by sha256
+),
+
+renamed as (
+    select
+        source.sha256,
+        source.parser_version,
+        source.parsed_at,
+        source.title,
+        source.project_name,
+        {{ project_key('source.project_name') }} as project_key,
+        source.project_code,
+        {{ normalise_name('source.seller') }} as seller,
+        {{ normalise_name('source.buyer') }} as buyer_as_published,
+        source.agreement_signed_date,
+        source.publication_date,
+        coalesce(source.publication_date, documents.list_date) as result_date
+    from source
+    left join documents on documents.sha256 = source.sha256
+),
+
+final as (
+    select
+        md5(renamed.seller || '|' || renamed.project_key) as result_id,
+        renamed.sha256,
+        renamed.parser_version,
+        renamed.parsed_at,
+        renamed.title,
+        renamed.project_name,
+        renamed.project_key,
+        renamed.project_code,
+        renamed.seller,
+        coalesce(sellers.parent_institution, renamed.seller) as parent_institution,
+        coalesce(sellers.seller_type, '未分类') as seller_type,
+        sellers.seller is not null as seller_known,
+        -- one buyer under one name: renamed companies and misspellings map to the current name
+        coalesce(buyer_aliases.buyer, renamed.buyer_as_published) as buyer,
+        renamed.buyer_as_published,
+        renamed.agreement_signed_date,
+        renamed.publication_date,
+        renamed.result_date,
+        {{ quarter_label('renamed.result_date') }} as quarter
+    from renamed
+    left join sellers on sellers.seller = renamed.seller
+    left join buyer_aliases on buyer_aliases.alias = renamed.buyer_as_published
+)
+
+select * from final

@@ -1,0 +1,164 @@
+"""End to end: the whole graph materialised in-process on a temp DuckDB against the bundled site."""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from npl_assets.resources import dbt_resource, warehouse_resource
+
+
+def all_assets() -> list:
+    from npl_assets.definitions import defs
+
+    return list(defs.assets or [])
+
+
+def materialize_all(db: Path) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        all_assets(),
+        resources={"duckdb": warehouse_resource(db), "dbt": dbt_resource()},
+        raise_on_error=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def pipeline(
+    tmp_path_factory: pytest.TempPathFactory, built_site: Path, dbt_manifest: Path
+) -> Iterator[dict]:
+    data = tmp_path_factory.mktemp("pipeline")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NPL_DATA_DIR", str(data))
+        mp.setenv("NPL_SITE_DIR", str(built_site))
+        mp.setenv("NPL_RAW_DIR", str(data / "raw"))
+        mp.setenv("DUCKDB_DATABASE", str(data / "npl.duckdb"))
+        mp.setenv("NPL_SERVING_DATABASE", str(data / "npl_serving.duckdb"))
+        mp.delenv("NPL_SOURCE_URL", raising=False)
+        started = time.monotonic()
+        first = materialize_all(data / "npl.duckdb")
+        yield {
+            "data": data,
+            "db": data / "npl.duckdb",
+            "serving": data / "npl_serving.duckdb",
+            "first": first,
+            "seconds": time.monotonic() - started,
+        }
+
+
+def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def dataset(shared_dir: Path, name: str) -> list[dict[str, str]]:
+    with (shared_dir / "data" / name).open(encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_dataset_listing_is_a_listing_row_with_exact_values(
+    pipeline: dict, shared_dir: Path
+) -> None:
+    rows = dataset(shared_dir, "yindeng_2023_listings.csv")
+    got = query(
+        pipeline["db"],
+        """select title, loans, borrowers, unpaid_principal_yuan, unpaid_interest_yuan,
+                  unpaid_total_yuan, starting_price_yuan from raw.listings""",
+    )
+    assert len(got) == len(rows) == 459
+    by_title: dict[str, list[tuple]] = {}
+    for row in got:
+        by_title.setdefault(row[0], []).append(row[1:])
+    for row in rows:
+        expected = (
+            int(row["资产笔数（笔）"]),
+            int(row["借款人户数（户）"]),
+            Decimal(row["未偿本金总额（元）"]),
+            Decimal(row["未偿利息总额（元）"]),
+            Decimal(row["未偿本息总额（元）"]),
+            Decimal(row["起始价（元）"]),
+        )
+        title = row["项目名称"] + "不良贷款转让公告"
+        assert expected in by_title[title], title
+
+
+def test_every_result_is_parsed(pipeline: dict, shared_dir: Path) -> None:
+    rows = dataset(shared_dir, "yindeng_2023_results.csv")
+    got = query(pipeline["db"], "select project_code, buyer from raw.results")
+    assert sorted(got) == sorted((r["项目编号"], r["受让方全称"]) for r in rows)
+    assert query(pipeline["db"], "select count(*) from raw.parse_failures") == [(0,)]
+
+
+def test_relistings_merge_into_one_project(pipeline: dict) -> None:
+    title = "中国光大银行股份有限公司深圳分行关于2023年第1期个人消费信用不良贷款转让项目"
+    announcements = query(
+        pipeline["db"],
+        "select count(*) from raw.listings where replace(title, '（重新挂牌）', '') = ?",
+        [title + "不良贷款转让公告"],
+    )
+    assert announcements[0][0] >= 2
+    projects = query(
+        pipeline["db"], "select count(*) from main.projects where project_name = ?", [title]
+    )
+    assert projects == [(1,)]
+
+
+def test_consumer_finance_total_matches_dataset(pipeline: dict, shared_dir: Path) -> None:
+    rows = dataset(shared_dir, "yindeng_2023_listings.csv")
+    consumer_finance = [r for r in rows if "消费金融" in r["出让方主体名称"]]
+    expected = sum(Decimal(r["未偿本息总额（元）"]) for r in consumer_finance)
+    got = query(
+        pipeline["serving"],
+        """select sum(unpaid_total_yuan), sum(listings) from seller_quarterly_metrics
+           where seller_type = '消费金融公司' and quarter like '2023Q%'""",
+    )
+    assert got == [(expected, len(consumer_finance))]
+
+
+def test_second_materialisation_adds_no_rows(pipeline: dict) -> None:
+    tables = ["raw.documents", "raw.listings", "raw.results", "main.projects"]
+    before = [query(pipeline["db"], f"select count(*) from {t}")[0][0] for t in tables]
+    result = materialize_all(pipeline["db"])
+    assert result.success
+    after = [query(pipeline["db"], f"select count(*) from {t}")[0][0] for t in tables]
+    assert after == before
+    crawl = result.asset_materializations_for_node("raw_documents")[0]
+    assert crawl.metadata["new_documents"].value == 0
+
+
+def test_serving_file_is_readable_while_a_run_writes(pipeline: dict) -> None:
+    errors: list[Exception] = []
+    reads = 0
+    done = threading.Event()
+
+    def reader() -> None:
+        nonlocal reads
+        while not done.is_set():
+            try:
+                con = duckdb.connect(str(pipeline["serving"]), read_only=True)
+                con.execute("select count(*) from seller_quarterly_metrics").fetchone()
+                con.close()
+                reads += 1
+            except Exception as exc:
+                errors.append(exc)
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        assert materialize_all(pipeline["db"]).success
+    finally:
+        done.set()
+        thread.join()
+    assert errors == []
+    assert reads > 0
