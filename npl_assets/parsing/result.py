@@ -1,0 +1,108 @@
+"""转让结果公告 (result) text -> ResultRecord.
+
+Required: project name, project code, seller, agreement date, publication date. The buyer is
+optional (None when the cell is blank) so that an odd result is still linked to its listing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from npl_assets.parsing.errors import (
+    InvalidValueError,
+    MissingFieldError,
+    NormaliseError,
+    NotAnAnnouncementError,
+)
+from npl_assets.parsing.layout import (
+    Label,
+    announcement_end,
+    clean_text,
+    find_title,
+    locate,
+    publication_date,
+    slots,
+)
+from npl_assets.parsing.normalize import NULL_MARKERS, compact, find_date, fold
+from npl_assets.parsing.records import ResultRecord
+from npl_assets.parsing.titles import strip_title_suffix
+
+RESULT_LABELS = (
+    Label("project_name", "项目名称"),
+    Label("project_code", "项目编号"),
+    Label("seller", "出让方", ("全称", "名称")),
+    Label("buyer", "受让方", ("全称", "名称")),
+    Label("agreement_signed_date", "转让协议签署日期"),
+)
+# NPL + year + 7 digits today; 8 bare digits on older ones; one 2023 result reads "NLP…".
+_PROJECT_CODE = re.compile(r"[A-Z]{2,4}\d{6,14}|\d{6,14}")
+_RELISTING = re.compile(r"（(?:第[0-9一二三四五六七八九十]+次)?重新(?:挂牌|公告)）")
+
+
+def _name(slot: str | None) -> str | None:
+    if slot is None:
+        return None
+    value = compact(slot).lstrip("：:")
+    return None if fold(value) in NULL_MARKERS else value
+
+
+def _project_name(raw: str) -> str:
+    # Same normal form as a listing's project_name (no relisting marker), so the two link.
+    name, _ = strip_title_suffix(raw)
+    return _RELISTING.sub("", name)
+
+
+def parse_result_text(text: str, name: str) -> ResultRecord:
+    """Parse the extracted text of a result PDF. Raises a ParseError subclass naming `name`."""
+    text = clean_text(text)
+    title = find_title(text)
+    if title is None or title.doc_type != "result":
+        raise NotAnAnnouncementError(
+            name, "no 不良贷款转让结果公告 title at the top of the document"
+        )
+    body_end = announcement_end(text, title.end)
+    located = locate(text, RESULT_LABELS, title.end, body_end)
+    values = slots(text, located, body_end)
+
+    project = _name(values.get("project_name"))
+    project_name = _project_name(project or title.title)
+
+    code_slot = values.get("project_code")
+    if code_slot is None or _name(code_slot) is None:
+        raise MissingFieldError(name, "project_code")
+    code = _PROJECT_CODE.search(fold(code_slot).upper())
+    if not code:
+        raise InvalidValueError(
+            name, "project_code", code_slot.strip(), "a code like NPL2023003560"
+        )
+
+    seller = _name(values.get("seller"))
+    if seller is None:
+        # The title starts with the seller's name; use it when the table cell is missing.
+        head, sep, _ = compact(title.title).partition("关于")
+        if not sep or not head:
+            raise MissingFieldError(name, "seller", "no 出让方全称 and no seller in the title")
+        seller = head
+
+    date_slot = values.get("agreement_signed_date")
+    if date_slot is None or _name(date_slot) is None:
+        raise MissingFieldError(name, "agreement_signed_date")
+    try:
+        signed = find_date(date_slot)
+    except NormaliseError as exc:
+        raise InvalidValueError(
+            name, "agreement_signed_date", date_slot.strip(), exc.expected
+        ) from exc
+
+    published = publication_date(text)
+    if published is None:
+        raise MissingFieldError(name, "publication_date", "no date after 特此公告 in the footer")
+    return ResultRecord(
+        title=title.title,
+        project_name=project_name,
+        project_code=code.group(),
+        seller=seller,
+        buyer=_name(values.get("buyer")),
+        agreement_signed_date=signed,
+        publication_date=published,
+    )
