@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+from npl_assets.quality.quarantine import QUARANTINE_DDL
+
 MONEY = "DECIMAL(18,2)"
 
 DOCUMENTS_DDL = """
@@ -113,7 +115,14 @@ create table if not exists raw.parse_failures (
 )
 """
 
-ALL_DDL = (DOCUMENTS_DDL, CRAWL_FAILURES_DDL, LISTINGS_DDL, RESULTS_DDL, PARSE_FAILURES_DDL)
+ALL_DDL = (
+    DOCUMENTS_DDL,
+    CRAWL_FAILURES_DDL,
+    LISTINGS_DDL,
+    RESULTS_DDL,
+    PARSE_FAILURES_DDL,
+    QUARANTINE_DDL,
+)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -33,6 +33,9 @@ def test_definitions_load_with_expected_assets_and_jobs(defs: dg.Definitions) ->
         "market_quarterly_metrics",
         "buyer_league",
         "serving_database",
+        "listing_quarantine",
+        "market_report",
+        "market_chart",
     }
     assert expected <= keys
     assert defs.resolve_job_def("npl_pipeline") is not None

@@ -1,0 +1,241 @@
+"""Asset checks: the GX suites run inside Dagster, reported as `AssetCheckResult`s whose
+metadata names the failing rows (keys and values) and links the markdown report.
+
+- listings: hard expectations (ERROR, not blocking: the quarantine holds failing rows back)
+  and soft expectations (WARN);
+- results: hard (ERROR) and soft (WARN);
+- stg_listings: the hard suite again on what actually flows to the marts, plus "no quarantined
+  sha256" (BLOCKING);
+- projects, seller_quarterly_metrics, market_quarterly_metrics, buyer_league: reconciliation
+  (BLOCKING, so a broken mart is never published to the serving file).
+
+`build_quality_checks(npl_dbt_models)` returns them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import get_asset_key_for_model
+from dagster_duckdb import DuckDBResource
+
+from npl_assets.quality import marts
+from npl_assets.quality.assets import LISTINGS_KEY, QUARANTINE_KEY, read_listings
+from npl_assets.quality.quarantine import QUARANTINE_TABLE, quarantined_sha256s
+from npl_assets.quality.report import failures_markdown, write_report
+from npl_assets.quality.rules import HARD, LISTING_SUITE, SOFT, Severity, not_quarantined_rule
+from npl_assets.quality.validation import ValidationReport, validate_listings, validate_results
+
+RESULTS_KEY = dg.AssetKey("results")
+# What flows to the marts is judged by the hard rules only.
+STG_LISTINGS_SUITE = LISTING_SUITE.only(HARD, name="stg_listings")
+# Metadata stays readable: the report file and the quarantine table hold the rest.
+FAILURES_SHOWN = 100
+FAILING_ROWS_IN_METADATA = 500
+
+DAGSTER_SEVERITY = {HARD: dg.AssetCheckSeverity.ERROR, SOFT: dg.AssetCheckSeverity.WARN}
+
+
+def check_result(
+    report: ValidationReport,
+    severity: Severity,
+    report_path: Path,
+    *,
+    asset_key: dg.AssetKey | None = None,
+    check_name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dg.AssetCheckResult:
+    """The outcome of `report`'s rules of one severity as a Dagster check result."""
+    failures = report.failures_of(severity)
+    rules = [o for o in report.outcomes if o.rule.severity == severity]
+    failed_rows = report.failed_rows(severity)
+    counts = {c["expectation"]: c["rows"] for c in report.reason_counts(severity)}
+    summary = (
+        f"{len(rules)} {severity} expectations over {report.rows} rows: all pass"
+        if not failures
+        else f"{failed_rows} of {report.rows} rows fail "
+        + ", ".join(f"{name} ({n})" for name, n in counts.items())
+    )
+    metadata: dict[str, Any] = {
+        "rows_checked": dg.MetadataValue.int(report.rows),
+        "expectations": dg.MetadataValue.int(len(rules)),
+        "failed_rows": dg.MetadataValue.int(failed_rows),
+        "failed_expectations": dg.MetadataValue.json(counts),
+        "failures": dg.MetadataValue.md(
+            failures_markdown(failures, report.key_columns, FAILURES_SHOWN) if failures else "none"
+        ),
+        "failing_rows": dg.MetadataValue.json(
+            [f.to_dict() for f in failures[:FAILING_ROWS_IN_METADATA]]
+        ),
+        "report": dg.MetadataValue.path(str(report_path)),
+        **(extra or {}),
+    }
+    return dg.AssetCheckResult(
+        passed=not failures,
+        severity=DAGSTER_SEVERITY[severity],
+        metadata=metadata,
+        description=summary,
+        asset_key=asset_key,
+        check_name=check_name,
+    )
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            "hard_expectations",
+            asset=LISTINGS_KEY,
+            description="Hard expectations of the listings suite (amounts, counts, dates, "
+            "presence). Failing listings are held back in raw.listing_quarantine, so this "
+            "reports them without blocking.",
+        ),
+        dg.AssetCheckSpec(
+            "soft_expectations",
+            asset=LISTINGS_KEY,
+            description="Soft expectations (overdue days present and at least 90, footer "
+            "date read): warnings only.",
+        ),
+    ],
+    pool="duckdb",
+)
+def listings_expectations(duckdb: DuckDBResource) -> Iterator[dg.AssetCheckResult]:
+    with duckdb.get_connection() as con:
+        frame = read_listings(con)
+    report = validate_listings(frame)
+    path = write_report(report)
+    yield check_result(
+        report,
+        HARD,
+        path,
+        asset_key=LISTINGS_KEY,
+        check_name="hard_expectations",
+        extra={
+            "held_back": dg.MetadataValue.int(len(report.held_back)),
+            "quarantine_table": QUARANTINE_TABLE,
+        },
+    )
+    yield check_result(report, SOFT, path, asset_key=LISTINGS_KEY, check_name="soft_expectations")
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            "hard_expectations",
+            asset=RESULTS_KEY,
+            description="Project code (NPL + year + 6 digits, or the older 8 digits), buyer, "
+            "seller and names present, one row per document, agreement before publication.",
+        ),
+        dg.AssetCheckSpec(
+            "soft_expectations",
+            asset=RESULTS_KEY,
+            description="Project code prefix exactly NPL (one real code reads NLP).",
+        ),
+    ],
+    pool="duckdb",
+)
+def results_expectations(duckdb: DuckDBResource) -> Iterator[dg.AssetCheckResult]:
+    with duckdb.get_connection() as con:
+        frame = con.execute("select * from raw.results order by sha256").df()
+    report = validate_results(frame)
+    path = write_report(report)
+    yield check_result(report, HARD, path, asset_key=RESULTS_KEY, check_name="hard_expectations")
+    yield check_result(report, SOFT, path, asset_key=RESULTS_KEY, check_name="soft_expectations")
+
+
+def stg_listings_check(stg_listings: dg.AssetKey) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=stg_listings,
+        name="hard_expectations",
+        blocking=True,
+        additional_deps=[QUARANTINE_KEY],
+        pool="duckdb",
+        description="The hard listing expectations on the rows that flow to the marts, and no "
+        "quarantined sha256 among them. Blocking: nothing downstream builds when it fails.",
+    )
+    def stg_listings_hard_expectations(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        with duckdb.get_connection() as con:
+            frame = con.execute("select * from main.stg_listings order by sha256").df()
+            quarantined = quarantined_sha256s(con)
+        report = validate_listings(
+            frame, suite=STG_LISTINGS_SUITE, extra_rules=[not_quarantined_rule(quarantined)]
+        )
+        return check_result(
+            report,
+            HARD,
+            write_report(report),
+            extra={"quarantined_in_warehouse": dg.MetadataValue.int(len(quarantined))},
+        )
+
+    return stg_listings_hard_expectations
+
+
+def reconciliation_check(
+    asset: dg.AssetKey,
+    name: str,
+    inputs: list[dg.AssetKey],
+    validate: Callable[[Any], ValidationReport],
+    description: str,
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset,
+        name=name,
+        blocking=True,
+        additional_deps=inputs,
+        pool="duckdb",
+        description=description,
+    )
+    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        with duckdb.get_connection() as con:
+            report = validate(con)
+        return check_result(report, HARD, write_report(report))
+
+    return _check
+
+
+def build_quality_checks(dbt_assets: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:
+    """Every quality check; dbt model keys come from the manifest, never hard-coded."""
+
+    def model(name: str) -> dg.AssetKey:
+        return get_asset_key_for_model([dbt_assets], name)
+
+    stg_listings, projects = model("stg_listings"), model("projects")
+    return [
+        listings_expectations,
+        results_expectations,
+        stg_listings_check(stg_listings),
+        reconciliation_check(
+            projects,
+            "reconciles_with_stg_listings",
+            [stg_listings],
+            marts.validate_projects,
+            "Every stg_listings row is merged into exactly one project, and each project's "
+            "figures are those of its latest announcement.",
+        ),
+        reconciliation_check(
+            model("seller_quarterly_metrics"),
+            "reconciles_with_projects",
+            [projects],
+            marts.validate_seller_metrics,
+            "Counts and sums per seller and quarter equal the sums over projects; weighted "
+            "overdue days within the min and max of the projects; starting-price ratio in (0, 1].",
+        ),
+        reconciliation_check(
+            model("market_quarterly_metrics"),
+            "reconciles_with_projects",
+            [projects],
+            marts.validate_market_metrics,
+            "Counts and sums per quarter, seller type and asset type equal the sums over "
+            "projects; weighted overdue days within the inputs' range; ratio in (0, 1].",
+        ),
+        reconciliation_check(
+            model("buyer_league"),
+            "reconciles_with_projects",
+            [projects, model("int_result_matches")],
+            marts.validate_buyer_league,
+            "Per buyer, projects and sums bought equal those of the projects sold to it, and "
+            "projects bought equal its sales in int_result_matches.",
+        ),
+    ]
