@@ -37,9 +37,12 @@ def connect_serving(path: Path | None = None) -> duckdb.DuckDBPyConnection:
 
 
 def run_query(query: str, path: Path | None = None) -> pd.DataFrame:
+    """Rows as Python values, so DECIMAL money stays exact (pandas' own conversion makes floats)."""
     con = connect_serving(path)
     try:
-        return con.execute(query).df()
+        cursor = con.execute(query)
+        columns = [d[0] for d in cursor.description or []]
+        return pd.DataFrame(cursor.fetchall(), columns=columns, dtype=object)
     finally:
         con.close()
 
@@ -48,7 +51,9 @@ def format_frame(frame: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":
         return frame.to_csv(index=False)
     if fmt == "json":
-        return frame.to_json(orient="records", force_ascii=False, date_format="iso") + "\n"
+        return frame.astype(str).where(frame.notna(), None).to_json(
+            orient="records", force_ascii=False
+        ) + "\n"
     display = ("display.max_rows", 500, "display.max_columns", 50, "display.width", 250)
     with pd.option_context(*display):
         return frame.to_string(index=False) + "\n"

@@ -62,7 +62,7 @@ def known_urls(con) -> list[str]:
 
 def store_crawl(con, documents: pd.DataFrame, failures: pd.DataFrame, run_id: str) -> int:
     """Append new document versions (idempotent on sha256 + pdf_url) and every failure."""
-    before = con.execute("select count(*) from raw.documents").fetchone()[0]
+    before = con.execute("select count(*) from raw.documents").fetchall()[0][0]
     if len(documents):
         con.register("crawl_documents", documents)
         con.execute(
@@ -90,7 +90,7 @@ def store_crawl(con, documents: pd.DataFrame, failures: pd.DataFrame, run_id: st
             [run_id],
         )
         con.unregister("crawl_failures")
-    return con.execute("select count(*) from raw.documents").fetchone()[0] - before
+    return con.execute("select count(*) from raw.documents").fetchall()[0][0] - before
 
 
 @dg.asset(
@@ -119,7 +119,7 @@ def raw_documents(
         documents, failures = read_crawl_feed(feed)
     with duckdb.get_connection() as con:
         new_rows = store_crawl(con, documents, failures, context.run_id)
-        total = con.execute("select count(*) from raw.documents").fetchone()[0]
+        total = con.execute("select count(*) from raw.documents").fetchall()[0][0]
     if len(failures):
         context.log.warning(
             "%d URLs failed: %s",

@@ -145,10 +145,10 @@ def materialize_parsed(
     outcomes = list(parse_many(jobs, raw_dir))
     with duckdb.get_connection() as con:
         parsed, failed = store_outcomes(con, table, outcomes)
-        total = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+        total = con.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
         open_failures = con.execute(
             "select count(*) from raw.parse_failures where doc_type = ?", [doc_type]
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         errors = con.execute(
             """select error_type, count(*) from raw.parse_failures where doc_type = ?
                group by 1 order by 2 desc""",

@@ -87,7 +87,7 @@ def quarantined_sha256s(con) -> set[str]:
     exists = con.execute(
         "select count(*) from duckdb_tables() where schema_name = 'raw'"
         " and table_name = 'listing_quarantine'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return set()
     return {r[0] for r in con.execute(f"select distinct sha256 from {QUARANTINE_TABLE}").fetchall()}

@@ -253,17 +253,17 @@ def coverage(con: duckdb.DuckDBPyConnection) -> Coverage:
                   cast(max(first_listing_date) as varchar), count(*),
                   count(*) filter (where first_listing_quarter is null)
            from main.projects"""
-    ).fetchone()
+    ).fetchall()[0]
     listings = relistings = results = None
     if "main.stg_listings" in tables:
         listings, relistings = con.execute(
             "select count(*), count(*) filter (where is_relisting) from main.stg_listings"
-        ).fetchone()
+        ).fetchall()[0]
     if "main.stg_results" in tables:
-        (results,) = con.execute("select count(*) from main.stg_results").fetchone()
+        results = con.execute("select count(*) from main.stg_results").fetchall()[0][0]
     quarantined = None
     if "raw.listing_quarantine" in tables:
-        (quarantined,) = con.execute("select count(*) from raw.listing_quarantine").fetchone()
+        quarantined = con.execute("select count(*) from raw.listing_quarantine").fetchall()[0][0]
     return Coverage(
         first_listing_from=first,
         first_listing_to=last,
