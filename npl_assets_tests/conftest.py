@@ -82,3 +82,46 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
             check=True,
         )
     return manifest
+
+
+@pytest.fixture(scope="session")
+def full_pipeline(
+    tmp_path_factory: pytest.TempPathFactory, built_site: Path, dbt_manifest: Path
+) -> dict:
+    """The whole graph materialised once, in-process, on a temp DuckDB against the bundled site
+    (served by the crawl asset itself). `env` re-creates the environment it ran in."""
+    import time
+
+    import dagster as dg
+
+    from npl_assets.definitions import defs
+    from npl_assets.resources import dbt_resource, warehouse_resource
+
+    work = tmp_path_factory.mktemp("pipeline")
+    env = {
+        "NPL_DATA_DIR": str(work),
+        "NPL_SITE_DIR": str(built_site),
+        "NPL_RAW_DIR": str(work / "raw"),
+        "DUCKDB_DATABASE": str(work / "npl.duckdb"),
+        "NPL_SERVING_DATABASE": str(work / "npl_serving.duckdb"),
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        mp.delenv("NPL_SOURCE_URL", raising=False)
+        started = time.monotonic()
+        result = dg.materialize(
+            list(defs.assets or []),
+            resources={"duckdb": warehouse_resource(work / "npl.duckdb"), "dbt": dbt_resource()},
+            raise_on_error=True,
+        )
+        seconds = time.monotonic() - started
+    return {
+        "env": env,
+        "result": result,
+        "work": work,
+        "db": work / "npl.duckdb",
+        "serving": work / "npl_serving.duckdb",
+        "reports": work / "reports",
+        "seconds": seconds,
+    }

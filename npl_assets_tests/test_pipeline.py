@@ -31,26 +31,13 @@ def materialize_all(db: Path) -> dg.ExecuteInProcessResult:
 
 
 @pytest.fixture(scope="module")
-def pipeline(
-    tmp_path_factory: pytest.TempPathFactory, built_site: Path, dbt_manifest: Path
-) -> Iterator[dict]:
-    data = tmp_path_factory.mktemp("pipeline")
+def pipeline(full_pipeline: dict) -> Iterator[dict]:
+    """The session's full run, with its environment back for the tests that run again."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NPL_DATA_DIR", str(data))
-        mp.setenv("NPL_SITE_DIR", str(built_site))
-        mp.setenv("NPL_RAW_DIR", str(data / "raw"))
-        mp.setenv("DUCKDB_DATABASE", str(data / "npl.duckdb"))
-        mp.setenv("NPL_SERVING_DATABASE", str(data / "npl_serving.duckdb"))
+        for key, value in full_pipeline["env"].items():
+            mp.setenv(key, value)
         mp.delenv("NPL_SOURCE_URL", raising=False)
-        started = time.monotonic()
-        first = materialize_all(data / "npl.duckdb")
-        yield {
-            "data": data,
-            "db": data / "npl.duckdb",
-            "serving": data / "npl_serving.duckdb",
-            "first": first,
-            "seconds": time.monotonic() - started,
-        }
+        yield full_pipeline
 
 
 def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:

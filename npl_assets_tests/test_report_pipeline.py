@@ -8,17 +8,14 @@ import csv
 import re
 import shutil
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
 from npl_assets import settings
 from npl_assets.report import data, render
-from npl_assets.resources import dbt_resource, warehouse_resource
 from npl_assets.sql import connect_serving
 from npl_assets_tests.test_report_browser import (
     dump_dom,
@@ -32,42 +29,10 @@ pytestmark = pytest.mark.slow
 QUARTER = "2023Q4"
 
 
-def report_assets() -> list:
-    from npl_assets.assets.report import market_report
-    from npl_assets.definitions import defs
-
-    assets = list(defs.assets or [])
-    if not any(market_report.key in getattr(a, "keys", ()) for a in assets):
-        assets.append(market_report)  # until definitions.py lists it
-    return assets
-
-
 @pytest.fixture(scope="module")
-def pipeline(
-    tmp_path_factory: pytest.TempPathFactory, built_site: Path, dbt_manifest: Path
-) -> Iterator[dict]:
+def pipeline(full_pipeline: dict) -> dict:
     # Where the screenshot goes: the checkout's data/reports/, or NPL_DATA_DIR's.
-    screenshots = settings.data_dir() / "reports"
-    work = tmp_path_factory.mktemp("report-pipeline")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NPL_DATA_DIR", str(work))
-        mp.setenv("NPL_SITE_DIR", str(built_site))
-        mp.setenv("NPL_RAW_DIR", str(work / "raw"))
-        mp.setenv("DUCKDB_DATABASE", str(work / "npl.duckdb"))
-        mp.setenv("NPL_SERVING_DATABASE", str(work / "npl_serving.duckdb"))
-        mp.delenv("NPL_SOURCE_URL", raising=False)
-        result = dg.materialize(
-            report_assets(),
-            resources={"duckdb": warehouse_resource(work / "npl.duckdb"), "dbt": dbt_resource()},
-            raise_on_error=True,
-        )
-        yield {
-            "result": result,
-            "reports": work / "reports",
-            "serving": work / "npl_serving.duckdb",
-            "screenshots": screenshots,
-            "work": work,
-        }
+    return {**full_pipeline, "screenshots": settings.data_dir() / "reports"}
 
 
 def norm(text: str) -> str:
