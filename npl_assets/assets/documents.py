@@ -118,7 +118,7 @@ def raw_documents(
         summary = run_crawl(source, feed, raw_dir, known_file=known_file)
         documents, failures = read_crawl_feed(feed)
     with duckdb.get_connection() as con:
-        new_rows = store_crawl(con, documents, failures, context.run_id)
+        new_rows = store_crawl(con, documents, failures, context.run.run_id)
         total = con.execute("select count(*) from raw.documents").fetchall()[0][0]
     if len(failures):
         context.log.warning(
