@@ -52,8 +52,22 @@ format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-dev: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+# UI + daemon (schedules, sensors, declarative automation) on http://127.0.0.1:3000. Without
+# NPL_SOURCE_URL the bundled site is also served on 127.0.0.1:$(SITE_PORT), for the
+# new-announcement sensor to poll (NPL_SENSOR_URL); crawls still serve the site on their own.
+# The venv goes first on PATH (dagster-dbt looks for `dbt` there), and SIGINT is restored to
+# its default where GNU env can (a background shell starts jobs with SIGINT ignored, and
+# `dagster dev` then ignores SIGTERM too).
+SITE_PORT ?= 8765
+DAGSTER_DEV = $$(env --default-signal=INT true 2>/dev/null && echo env --default-signal=INT) \
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+dev: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+	@export PATH="$(CURDIR)/$(BIN):$$PATH"; \
+	if [ -n "$$NPL_SOURCE_URL" ]; then exec $(DAGSTER_DEV); fi; \
+	$(BIN)/npl site serve --port $(SITE_PORT) > $(DAGSTER_HOME)/site-serve.log 2>&1 & site=$$!; \
+	trap 'kill $$site 2>/dev/null' EXIT INT TERM; \
+	echo "bundled site served on http://127.0.0.1:$(SITE_PORT) (log: $(DAGSTER_HOME)/site-serve.log)"; \
+	NPL_SENSOR_URL=http://127.0.0.1:$(SITE_PORT) $(DAGSTER_DEV)
 
 bench-parse: $(BIN)/.installed $(SITE)
 	$(BIN)/npl bench parse

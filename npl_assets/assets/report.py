@@ -8,6 +8,7 @@ from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
 from npl_assets.assets.transform import npl_dbt_models
+from npl_assets.automation.conditions import downstream_condition
 
 REPORT_MARTS = ("seller_quarterly_metrics", "market_quarterly_metrics", "buyer_league", "projects")
 
@@ -17,6 +18,7 @@ REPORT_MARTS = ("seller_quarterly_metrics", "market_quarterly_metrics", "buyer_l
     kinds={"duckdb", "html"},
     deps=[get_asset_key_for_model([npl_dbt_models], model) for model in REPORT_MARTS],
     pool="duckdb",
+    automation_condition=downstream_condition(),
 )
 def market_report(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource

@@ -10,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 
 from npl_assets import settings
 from npl_assets.assets.transform import npl_dbt_models
+from npl_assets.automation.changes import changes_markdown, previous_row_counts
 from npl_assets.automation.conditions import downstream_condition
 
 # What readers get: the dbt models, under their bare names.
@@ -30,8 +31,12 @@ def publish(con, serving: Path, tables: tuple[str, ...] = PUBLISHED_TABLES) -> d
     tmp = serving.with_name(serving.name + ".tmp")
     tmp.unlink(missing_ok=True)
     available = {
-        r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name='main'")
-    } | {r[0] for r in con.execute("select view_name from duckdb_views() where schema_name='main'")}
+        name
+        for (name,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'main' "
+            "union select view_name from duckdb_views() where schema_name = 'main'"
+        ).fetchall()
+    }
     missing = [t for t in tables if t not in available]
     if missing:
         raise RuntimeError(f"cannot publish: warehouse lacks {', '.join(missing)}")
@@ -42,7 +47,7 @@ def publish(con, serving: Path, tables: tuple[str, ...] = PUBLISHED_TABLES) -> d
             con.execute(f"create table serving_tmp.main.{table} as select * from main.{table}")
             (counts[table],) = con.execute(
                 f"select count(*) from serving_tmp.main.{table}"
-            ).fetchone()
+            ).fetchall()[0]
         con.execute("checkpoint serving_tmp")
     finally:
         con.execute("detach serving_tmp")
@@ -74,10 +79,13 @@ def top_sellers_markdown(con, limit: int = 10) -> str:
     pool="duckdb",
     automation_condition=downstream_condition(),
 )
-def serving_database(duckdb: DuckDBResource) -> dg.MaterializeResult:
+def serving_database(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
     """The read-only copy of the marts that `npl sql` and any SQL client query
     (`data/npl_serving.duckdb`, replaced atomically after each successful build)."""
     serving = settings.serving_path()
+    previous = previous_row_counts(context.instance, context.asset_key)
     with duckdb.get_connection() as con:
         counts = publish(con, serving)
         preview = top_sellers_markdown(con)
@@ -85,6 +93,7 @@ def serving_database(duckdb: DuckDBResource) -> dg.MaterializeResult:
         metadata={
             "path": str(serving),
             "row_counts": dg.MetadataValue.json(counts),
+            "changes_since_last_run": dg.MetadataValue.md(changes_markdown(previous, counts)),
             "top_sellers_latest_quarter": dg.MetadataValue.md(preview),
         }
     )

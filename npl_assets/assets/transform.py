@@ -39,4 +39,8 @@ def npl_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckd
     """Builds seeds, staging models and marts, and runs their tests, with dbt-duckdb."""
     # profiles.yml reads the warehouse path from the environment; the resource is the truth.
     os.environ["DUCKDB_DATABASE"] = str(duckdb.database)
+    # A subset run (automation builds the seeds alone on a fresh instance) must not pick up a
+    # test whose other parent is not selected (dbt's default "eager" does, and then fails on a
+    # table that does not exist yet). dagster-dbt still overrides this when it needs "empty".
+    os.environ.setdefault("DBT_INDIRECT_SELECTION", "cautious")
     yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,164 @@
+"""Sensors: new announcements on the indexes, the automation that follows a crawl, and the log
+of failed runs. None of them opens the warehouse: DuckDB lets one process hold the file, and a
+sensor that did would block (or be blocked by) every run."""
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from npl_assets import settings
+from npl_assets.automation import failures, index_watch
+from npl_assets.automation.schedules import CRAWL_TARGET
+
+DEFAULT_SENSOR_INTERVAL_SECONDS = 300
+AUTOMATION_INTERVAL_SECONDS = 30
+
+
+def _positive_int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number of seconds, got {raw!r}") from exc
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1 second, got {value}")
+    return value
+
+
+def sensor_interval_seconds() -> int:
+    """How often the index pages are checked: NPL_SENSOR_INTERVAL (seconds), default 300."""
+    return _positive_int_env("NPL_SENSOR_INTERVAL", DEFAULT_SENSOR_INTERVAL_SECONDS)
+
+
+def sensor_timeout_seconds() -> float:
+    return float(_positive_int_env("NPL_SENSOR_TIMEOUT", 5))
+
+
+def watch_url() -> str | None:
+    """The site the sensor polls: NPL_SENSOR_URL, else NPL_SOURCE_URL. The bundled site has no
+    URL until something serves it (`make dev` serves it and sets NPL_SENSOR_URL)."""
+    return os.environ.get("NPL_SENSOR_URL") or settings.source_url()
+
+
+def ops_database_path() -> Path:
+    """The small operations file (run failures); never the warehouse."""
+    return settings.data_dir() / "ops.duckdb"
+
+
+def crawl_run_config(source_url: str) -> dict:
+    """Crawl exactly the site that was watched (raw_documents' CrawlConfig)."""
+    return {"ops": {"raw_documents": {"config": {"source_url": source_url}}}}
+
+
+@dg.sensor(
+    name="new_announcements_sensor",
+    target=CRAWL_TARGET,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Reads page 1 of the listing and result indexes (one GET each, no PDF) and starts a crawl "
+        "when an item appears that it has not seen. Polls NPL_SENSOR_URL, else NPL_SOURCE_URL; "
+        "interval NPL_SENSOR_INTERVAL seconds (default 300)."
+    ),
+)
+def new_announcements_sensor(
+    context: dg.SensorEvaluationContext,
+) -> dg.RunRequest | dg.SkipReason:
+    base_url = watch_url()
+    if not base_url:
+        return dg.SkipReason(
+            "no site to watch: set NPL_SENSOR_URL or NPL_SOURCE_URL "
+            "(`make dev` serves the bundled site and sets NPL_SENSOR_URL)"
+        )
+    seen_before = index_watch.decode_cursor(context.cursor)
+    timeout = sensor_timeout_seconds()
+    outcome = index_watch.check_indexes(
+        base_url, seen_before, fetch=lambda url: index_watch.fetch_page(url, timeout)
+    )
+    context.update_cursor(index_watch.encode_cursor(index_watch.next_cursor(seen_before, outcome)))
+    problems = "; ".join(f"{doc_type} index: {error}" for doc_type, error in outcome.errors.items())
+    if problems:
+        context.log.warning("index check failed: %s", problems)
+    if not outcome.new_count:
+        if problems:
+            return dg.SkipReason(f"could not check {base_url}: {problems}")
+        return dg.SkipReason(f"no new announcement on page 1 of either index at {base_url}")
+    for doc_type, refused in outcome.refused.items():
+        context.log.warning(
+            "%s index: links a crawl would refuse: %s", doc_type, "; ".join(refused)
+        )
+    new_keys = [item.key for items in outcome.new_items.values() for item in items]
+    context.log.info("%d new announcements: %s", len(new_keys), ", ".join(new_keys[:10]))
+    return dg.RunRequest(
+        run_key=index_watch.run_key(outcome.new_items),
+        run_config=crawl_run_config(base_url),
+        tags={
+            "npl/trigger": "new_announcements_sensor",
+            "npl/new_listings": str(len(outcome.new_items.get("listing", []))),
+            "npl/new_results": str(len(outcome.new_items.get("result", []))),
+        },
+    )
+
+
+# Evaluates the AutomationConditions (see `conditions`) of every asset; an explicit sensor
+# rather than the implicit default one so that it starts running with the daemon.
+downstream_automation_sensor = dg.AutomationConditionSensorDefinition(
+    name="downstream_automation_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=AUTOMATION_INTERVAL_SECONDS,
+    description="Runs parsing, dbt and publishing after every crawl (declarative automation).",
+)
+
+
+def root_cause_message(event: dg.DagsterEvent) -> str:
+    """The innermost error of an event: Dagster wraps a step's exception in its own, whose
+    message only says which op failed."""
+    error = getattr(event.event_specific_data, "error", None)
+    if error is None:
+        return (event.message or "").strip()
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
+def failure_from_context(context: dg.RunFailureSensorContext) -> failures.RunFailure:
+    step_events = context.get_step_failure_events()
+    if step_events:
+        error_text = "\n".join(
+            f"{event.step_key}: {root_cause_message(event)}" for event in step_events
+        )
+    else:
+        error_text = root_cause_message(context.failure_event) or "run failed, no error given"
+    # A DagsterEvent carries no time; the run record knows when the run ended.
+    record = context.instance.get_run_record_by_id(context.dagster_run.run_id)
+    ended = record.end_time if record is not None and record.end_time else None
+    failed_at = (datetime.fromtimestamp(ended, UTC) if ended else datetime.now(UTC)).replace(
+        tzinfo=None
+    )
+    return failures.RunFailure(
+        run_id=context.dagster_run.run_id,
+        job_name=context.dagster_run.job_name,
+        failed_steps=tuple(event.step_key for event in step_events if event.step_key),
+        error=error_text,
+        failed_at=failed_at,
+    )
+
+
+@dg.run_failure_sensor(
+    name="run_failure_log_sensor",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Records every failed run (run id, job, failed steps, error, time) in "
+    "`ops.duckdb` table run_failures and in the sensor log.",
+)
+def run_failure_log_sensor(context: dg.RunFailureSensorContext) -> None:
+    failure = failure_from_context(context)
+    added = failures.record_failure(ops_database_path(), failure)
+    context.log.error(
+        "%s%s", failures.format_failure(failure), "" if added else " (already recorded)"
+    )
