@@ -9,6 +9,7 @@ export NPL_SERVING_DATABASE ?= $(CURDIR)/data/npl_serving.duckdb
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 MANIFEST := dbt_project/target/manifest.json
+RUN_LOG := $(DAGSTER_HOME)/last_run.log
 SITE := data/site/manifest.json
 
 .PHONY: run test lint format dev site bench bench-parse clean install manifest
@@ -38,8 +39,16 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	@cp dagster.yaml $@
 
 run: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster job execute -m npl_assets.definitions -j npl_pipeline
+	@echo "running npl_pipeline (crawl, parse, quality, dbt, publish, report); log: $(RUN_LOG)"
+	@start=$$(date +%s); \
+	if $(BIN)/dagster job execute -m npl_assets.definitions -j npl_pipeline > $(RUN_LOG) 2>&1; then \
+		echo "run succeeded in $$(( $$(date +%s) - start )) s; the run is in the Dagster UI's history (make dev)"; \
+	else \
+		grep -E "STEP_FAILURE|Error" $(RUN_LOG) | tail -20; echo "run failed: see $(RUN_LOG)"; exit 1; \
+	fi
+	@echo "top seller-quarters by unpaid total (serving file $(NPL_SERVING_DATABASE)):"
 	@$(BIN)/npl sql "select quarter, seller, seller_type, listings, unpaid_total_yuan, weighted_avg_overdue_days, starting_price_ratio, sold_listings from seller_quarterly_metrics order by unpaid_total_yuan desc limit 15"
+	@echo "quarterly reports: data/reports/index.html"
 
 test: $(BIN)/.installed $(MANIFEST)
 	$(BIN)/pytest -q -p no:cacheprovider
