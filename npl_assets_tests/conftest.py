@@ -57,11 +57,11 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return data
 
 
-@pytest.fixture(scope="session")
-def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """dbt's manifest, prepared once per session (never at import time)."""
+def prepare_dbt_manifest() -> Path:
+    """dbt's manifest, parsed when missing or older than the dbt sources (never at import)."""
     import subprocess
     import sys
+    import tempfile
 
     from npl_assets.dbt_project import DBT_PROJECT_DIR
 
@@ -72,16 +72,27 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
         p.stat().st_mtime > manifest.stat().st_mtime for p in sources
     )
     if stale:
-        env = dict(os.environ)
-        env.setdefault("DUCKDB_DATABASE", str(tmp_path_factory.mktemp("dbt") / "parse.duckdb"))
-        dbt = Path(sys.executable).with_name("dbt")
-        subprocess.run(
-            [str(dbt), "parse", "--quiet", "--project-dir", ".", "--profiles-dir", "."],
-            cwd=DBT_PROJECT_DIR,
-            env=env,
-            check=True,
-        )
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ)
+            env.setdefault("DUCKDB_DATABASE", str(Path(tmp) / "parse.duckdb"))
+            dbt = str(Path(sys.executable).with_name("dbt"))
+            subprocess.run(
+                [dbt, "parse", "--quiet", "--project-dir", ".", "--profiles-dir", "."],
+                cwd=DBT_PROJECT_DIR,
+                env=env,
+                check=True,
+            )
     return manifest
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Test modules import the definitions, which need the manifest, while being collected.
+    prepare_dbt_manifest()
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    return prepare_dbt_manifest()
 
 
 @pytest.fixture(scope="session")

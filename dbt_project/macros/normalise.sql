@@ -10,7 +10,7 @@
     announcement suffix, so a listing, its relistings and its result share one key. -#}
 {% macro project_key(column) -%}
     regexp_replace(
-        regexp_replace({{ normalise_name(column) }}, '（重新挂牌）|（重新公告）', '', 'g'),
+        regexp_replace({{ normalise_name(column) }}, '（(第[^）]*次)?重新(挂牌|公告)）', '', 'g'),
         '不良贷款转让(结果)?公告$',
         ''
     )

@@ -30,6 +30,9 @@
     cast(sum(starting_price_yuan) filter (where unpaid_total_yuan is not null) as double)
         / nullif(cast(sum(unpaid_total_yuan) filter (where starting_price_yuan is not null) as double), 0)
         as starting_price_ratio,
+    -- the ratio's denominator, so that rollups (the report) stay exact
+    cast(sum(unpaid_total_yuan) filter (where starting_price_yuan is not null) as decimal(18, 2))
+        as starting_price_base_yuan,
     count(*) filter (where starting_price_yuan is not null) as listings_with_starting_price,
     count(*) filter (where starting_price_yuan is null) as listings_without_starting_price,
     count(*) filter (where sold) as sold_listings,

@@ -147,12 +147,14 @@ def materialize_parsed(
         parsed, failed = store_outcomes(con, table, outcomes)
         total = con.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
         open_failures = con.execute(
-            "select count(*) from raw.parse_failures where doc_type = ?", [doc_type]
+            "select count(*) from raw.parse_failures where doc_type = ? and parser_version = ?",
+            [doc_type, PARSER_VERSION],
         ).fetchall()[0][0]
         errors = con.execute(
-            """select error_type, count(*) from raw.parse_failures where doc_type = ?
+            """select error_type, count(*) from raw.parse_failures
+               where doc_type = ? and parser_version = ?
                group by 1 order by 2 desc""",
-            [doc_type],
+            [doc_type, PARSER_VERSION],
         ).fetchall()
     if failed:
         context.log.warning("%d %s documents failed to parse", failed, doc_type)

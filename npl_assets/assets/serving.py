@@ -29,7 +29,9 @@ def publish(con, serving: Path, tables: tuple[str, ...] = PUBLISHED_TABLES) -> d
     """Copy `tables` from the open warehouse connection into a fresh file, then swap it in."""
     serving.parent.mkdir(parents=True, exist_ok=True)
     tmp = serving.with_name(serving.name + ".tmp")
+    # A crash can leave a half-written file and its WAL, which DuckDB would replay.
     tmp.unlink(missing_ok=True)
+    tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
     available = {
         name
         for (name,) in con.execute(
@@ -41,7 +43,8 @@ def publish(con, serving: Path, tables: tuple[str, ...] = PUBLISHED_TABLES) -> d
     if missing:
         raise RuntimeError(f"cannot publish: warehouse lacks {', '.join(missing)}")
     counts: dict[str, int] = {}
-    con.execute(f"attach '{tmp}' as serving_tmp")
+    quoted = str(tmp).replace("'", "''")
+    con.execute(f"attach '{quoted}' as serving_tmp")
     try:
         for table in tables:
             con.execute(f"create table serving_tmp.main.{table} as select * from main.{table}")

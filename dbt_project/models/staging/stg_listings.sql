@@ -1,9 +1,12 @@
 with
 
 source as (
-    select * from {{ source('raw', 'listings') }}
+    select * from {{ source('raw', 'listings') }} as listings
     -- held back by a hard data-quality expectation until fixed and replayed
-    where sha256 not in (select sha256 from {{ source('raw', 'listing_quarantine') }})
+    where not exists (
+        select 1 from {{ source('raw', 'listing_quarantine') }} as quarantine
+        where quarantine.sha256 = listings.sha256
+    )
 ),
 
 -- the index date of the announcement: a fallback when the PDF footer date was not parsed
