@@ -11,6 +11,7 @@ from dagster_duckdb import DuckDBResource
 
 from npl_assets import settings
 from npl_assets.dbt_project import dbt_project
+from npl_assets.reliability.recovery import WarehouseResource
 
 
 def dbt_executable() -> str:
@@ -20,7 +21,8 @@ def dbt_executable() -> str:
 
 
 def warehouse_resource(path: Path | None = None) -> DuckDBResource:
-    return DuckDBResource(database=str(path or settings.duckdb_path()))
+    # A DuckDBResource that, as each run starts, frees the pool slot a killed run left claimed.
+    return WarehouseResource(database=str(path or settings.duckdb_path()))
 
 
 def dbt_resource() -> DbtCliResource:

@@ -51,9 +51,12 @@ def format_frame(frame: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":
         return frame.to_csv(index=False)
     if fmt == "json":
-        return frame.astype(str).where(frame.notna(), None).to_json(
-            orient="records", force_ascii=False
-        ) + "\n"
+        return (
+            frame.astype(str)
+            .where(frame.notna(), None)
+            .to_json(orient="records", force_ascii=False)
+            + "\n"
+        )
     display = ("display.max_rows", 500, "display.max_columns", 50, "display.width", 250)
     with pd.option_context(*display):
         return frame.to_string(index=False) + "\n"

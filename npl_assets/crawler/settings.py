@@ -62,6 +62,11 @@ DOWNLOAD_MAXSIZE = NPL_MAX_PDF_BYTES  # kept equal to NPL_MAX_PDF_BYTES by polic
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 DOWNLOAD_FAIL_ON_DATALOSS = True  # a cut transfer is an error (and retried), never a short body
 REDIRECT_MAX_TIMES = 5
+# The spiders request each index page, detail page and PDF once by themselves. Scrapy's duplicate
+# filter would silently drop a redirect back to a URL already requested (a redirect ring, an index
+# page redirected to another one): no errback, so no failure row. Without it such a chain runs
+# into REDIRECT_MAX_TIMES and is recorded as failed.
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 METAREFRESH_ENABLED = False  # the site needs none, and it would bypass the redirect guard
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False  # no listening ports

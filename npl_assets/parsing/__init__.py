@@ -21,8 +21,12 @@ from npl_assets.parsing.records import ListingRecord, ResultRecord
 from npl_assets.parsing.result import parse_result_text
 
 PARSER_VERSION = "1"
+# Announcements are 100-300 KB; anything over the crawler's own cap (NPL_MAX_PDF_BYTES, 20 MiB)
+# is refused unread rather than handed to PDFium whole.
+MAX_PDF_BYTES = 20 * 1024 * 1024
 
 __all__ = [
+    "MAX_PDF_BYTES",
     "PARSER_VERSION",
     "ListingRecord",
     "ParseError",
@@ -64,11 +68,20 @@ def parse_pdf(
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
         name = name or "<bytes>"
+        _check_size(len(data), name)
     else:
         path = Path(source)
         name = name or path.name
         try:
+            _check_size(path.stat().st_size, name)
             data = path.read_bytes()
         except OSError as exc:
             raise UnreadablePdfError(name, f"cannot read file: {exc.strerror or exc}") from exc
     return parse_text(extract_text(data, name), name)
+
+
+def _check_size(size: int, name: str) -> None:
+    if size > MAX_PDF_BYTES:
+        raise UnreadablePdfError(
+            name, f"file too large: {size} bytes, over the limit of {MAX_PDF_BYTES} bytes"
+        )

@@ -1,0 +1,157 @@
+"""kill -9 of the main job at each crash point, then a plain run that must recover by itself.
+
+The chain, on one workspace: a crash in the crawl, the load, the parse and dbt (as chosen), then
+a recovery run; then a crash in the publish step and a second recovery run (or, sized down, two
+runs at once of which the first to publish is killed there and the other must finish alone).
+After each kill the process group must be gone and the serving file byte for byte the last good
+one; after each recovery the warehouse must hold every published document once, whole and
+parsed, and the serving file must equal the one an uninterrupted run gives (`reference`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from npl_assets.reliability import checks
+from npl_assets.reliability.child import CRASH_POINTS
+from npl_assets.reliability.jobs import JobRun, file_digest, run_job
+from npl_assets.reliability.workspace import Workspace
+
+if TYPE_CHECKING:
+    from npl_assets.reliability.scenarios.concurrency import ConcurrencyResult
+
+
+@dataclass
+class CrashResult:
+    points: tuple[str, ...]
+    runs: list[JobRun] = field(default_factory=list)
+    kills: int = 0
+    recoveries: int = 0
+    documents: int = 0
+    duplicates: int = 0
+    lost: int = 0
+    fingerprint: dict[str, tuple[int, str]] = field(default_factory=dict)
+    concurrency: ConcurrencyResult | None = None
+    leftover_temp_files: list[str] = field(default_factory=list)  # in the content store
+    problems: list[str] = field(default_factory=list)
+
+
+def serving_leftovers(serving: Path) -> list[str]:
+    return sorted(p.name for p in serving.parent.glob(serving.name + ".tmp*"))
+
+
+def _crash(
+    ws: Workspace, result: CrashResult, point: str, timeout: float, crash_pdfs: int | None = None
+) -> None:
+    before = file_digest(ws.serving)
+    run = run_job(ws, f"crash-{point}", crash_at=point, timeout=timeout, crash_pdfs=crash_pdfs)
+    result.runs.append(run)
+    if not run.killed:
+        result.problems.append(f"crash point {point} never reached: {run.describe()}\n{run.tail()}")
+        return
+    result.kills += 1
+    if run.leftover_processes:
+        result.problems.append(f"crash at {point}: processes survived the kill: {run.leftovers}")
+    if file_digest(ws.serving) != before:
+        result.problems.append(f"crash at {point}: the serving file changed")
+    if ws.serving.is_file():
+        result.problems += [f"crash at {point}: {p}" for p in serving_view(ws.serving)]
+    if ws.db.is_file():
+        # Whatever the kill left, nothing half-done may show as a document (documents not
+        # stored yet are expected: the next run fetches them).
+        docs = checks.check_documents(ws.db, ws.raw, ws.site, may_fail=True)
+        half_done = [p for p in docs.problems if "documents lost" not in p]
+        result.problems += [f"after the crash at {point}: {p}" for p in half_done]
+
+
+def serving_view(serving: Path) -> list[str]:
+    from npl_assets.sql import connect_serving
+
+    con = connect_serving(serving)
+    try:
+        return checks.read_serving_consistently(con)
+    finally:
+        con.close()
+
+
+def _recover(ws: Workspace, result: CrashResult, label: str, timeout: float) -> None:
+    run = run_job(ws, label, timeout=timeout)
+    result.runs.append(run)
+    if not run.succeeded:
+        result.problems.append(f"{label} did not recover: {run.describe()}\n{run.tail()}")
+        return
+    if run.leftover_processes:
+        result.problems.append(f"{label} left processes behind: {run.leftovers}")
+    _check_recovered(ws, result, label)
+
+
+def _race_with_a_crash(ws: Workspace, result: CrashResult, point: str, timeout: float) -> None:
+    """Two runs at once, both armed to crash at `point`: the first there is killed, the other
+    waits for the warehouse meanwhile and must then finish the job by itself."""
+    from npl_assets.reliability.scenarios.concurrency import run_concurrency_scenario
+
+    race = run_concurrency_scenario(ws, timeout=timeout, crash_once_at=point)
+    result.concurrency = race
+    result.runs += race.runs
+    result.problems += [f"two runs, one killed at {point}: {p}" for p in race.problems]
+    if race.killed is None or race.problems:
+        return
+    result.kills += 1
+    _check_recovered(ws, result, f"the run left after the kill at {point}")
+
+
+def _check_recovered(ws: Workspace, result: CrashResult, label: str) -> None:
+    result.recoveries += 1
+    docs = checks.check_documents(ws.db, ws.raw, ws.site)
+    parsed = checks.check_parsed(ws.db)
+    result.documents = docs.rows
+    result.leftover_temp_files = docs.leftover_files
+    result.duplicates = max(result.duplicates, docs.duplicates)
+    result.lost = max(result.lost, len(docs.lost))
+    result.problems += [f"{label}: {p}" for p in docs.problems + parsed.problems]
+    if parsed.failed:
+        result.problems.append(f"{label}: {parsed.failed} parse failures {parsed.failure_types}")
+    left = serving_leftovers(ws.serving)
+    if left:
+        result.problems.append(f"{label}: serving leftovers {left}")
+    result.problems += [f"{label}: {p}" for p in serving_view(ws.serving)]
+    fingerprint = checks.serving_fingerprint(ws.serving)
+    if result.fingerprint and fingerprint != result.fingerprint:
+        result.problems.append(f"{label}: serving differs from the previous recovery")
+    result.fingerprint = fingerprint
+
+
+def run_crash_scenario(
+    ws: Workspace,
+    points: tuple[str, ...] = CRASH_POINTS,
+    reference: dict[str, tuple[int, str]] | None = None,
+    timeout: float = 300.0,
+    crash_pdfs: int | None = None,
+    race_at_publish: bool = False,
+) -> CrashResult:
+    """`crash_pdfs`: how far the crawl gets before its kill (PDFs served). `race_at_publish`:
+    the publish crash and the second recovery are two runs started at once, the first to
+    publish killed there (with a reader on the serving file throughout), which saves a run where
+    time is short and also shows a waiting run taking over from a killed one."""
+    unknown = set(points) - set(CRASH_POINTS)
+    if unknown:
+        raise ValueError(f"unknown crash points {sorted(unknown)}; known: {CRASH_POINTS}")
+    ws.create()
+    result = CrashResult(points=tuple(points))
+    for point in (p for p in CRASH_POINTS if p in points and p != "publish"):
+        _crash(ws, result, point, timeout, crash_pdfs)
+    _recover(ws, result, "recovery-1", timeout)
+    if "publish" in points and result.recoveries:
+        if race_at_publish:
+            _race_with_a_crash(ws, result, "publish", timeout)
+        else:
+            good = file_digest(ws.serving)
+            _crash(ws, result, "publish", timeout)
+            if file_digest(ws.serving) != good:
+                result.problems.append("crash in publish: serving is not the last good file")
+            _recover(ws, result, "recovery-2", timeout)
+    if reference is not None and result.fingerprint and result.fingerprint != reference:
+        differing = sorted(t for t in reference if reference[t] != result.fingerprint.get(t))
+        result.problems.append(f"serving differs from an uninterrupted run in {differing}")
+    return result
