@@ -159,11 +159,11 @@ def test_unreadable_count_list(listing_text: str) -> None:
     assert info.value.field == "write_off"
 
 
-def test_missing_footer_date(listing_text: str) -> None:
+def test_missing_footer_date_leaves_the_date_to_the_index(
+    listing_text: str, baseline: dict
+) -> None:
     text = _edit(listing_text, "2023年12月7日", "")
-    with pytest.raises(MissingFieldError) as info:
-        parse_listing_text(text, "t")
-    assert info.value.field == "publication_date"
+    assert _changed(parse_listing_text(text, "t"), baseline) == {"publication_date": None}
 
 
 def test_relisting_title(listing_text: str, baseline: dict) -> None:
@@ -197,6 +197,12 @@ def test_result_without_buyer_and_old_code(result_text: str) -> None:
     text = _edit(text, "NPL2023003560", "22000096")
     record = parse_result_text(text, "r")
     assert record.buyer is None and record.project_code == "22000096"
+    assert record.agreement_signed_date == date(2023, 11, 24)
+
+
+def test_result_without_footer_date(result_text: str) -> None:
+    record = parse_result_text(_edit(result_text, "2023年12月11日", ""), "r")
+    assert record.publication_date is None
     assert record.agreement_signed_date == date(2023, 11, 24)
 
 

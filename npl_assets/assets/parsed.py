@@ -87,21 +87,33 @@ def parse_many(jobs: list[tuple[str, str]], raw_dir: Path) -> Iterable[ParseOutc
         yield from pool.map(parse_stored, shas, types, [str(raw_dir)] * len(jobs), chunksize=32)
 
 
+PARSED_TABLES = {"listing": "listings", "result": "results"}
+
+
 def pending_documents(con, doc_type: str, table: str, parser_version: str) -> list[tuple[str, str]]:
-    """Documents with no parsed row and no failure under the current parser version."""
+    """Documents with neither a row nor a failure under the current parser version: new ones,
+    and, after a parser version bump, every document parsed by an older version."""
     return con.execute(
         f"""
         select distinct d.sha256, d.doc_type
         from raw.documents d
         where d.doc_type = ?
-          and d.sha256 not in (select sha256 from raw.{table})
+          and d.sha256 not in (select sha256 from raw.{table} where parser_version = ?)
           and d.sha256 not in (
               select sha256 from raw.parse_failures where parser_version = ?
           )
         order by d.sha256
         """,
-        [doc_type, parser_version],
+        [doc_type, parser_version, parser_version],
     ).fetchall()
+
+
+def count_pending(con, parser_version: str) -> int:
+    """How many stored documents the parse steps still have to read."""
+    return sum(
+        len(pending_documents(con, doc_type, table, parser_version))
+        for doc_type, table in PARSED_TABLES.items()
+    )
 
 
 def store_outcomes(con, table: str, outcomes: Iterable[ParseOutcome]) -> tuple[int, int]:
@@ -115,7 +127,9 @@ def store_outcomes(con, table: str, outcomes: Iterable[ParseOutcome]) -> tuple[i
     if parsed:
         frame = pd.DataFrame(parsed).astype(object).where(lambda f: f.notna(), None)
         con.register("parsed_rows", frame)
-        con.execute(f"insert into raw.{table} by name select * from parsed_rows")
+        # A re-parse under a newer parser version replaces the older row. A document the newer
+        # parser fails on keeps its older row (and gets a failure row): nothing is lost.
+        con.execute(f"insert or replace into raw.{table} by name select * from parsed_rows")
         con.unregister("parsed_rows")
         # A success under a newer parser supersedes older failures of the same document.
         con.execute(

@@ -20,7 +20,9 @@ from npl_assets.parsing.pdftext import extract_text
 from npl_assets.parsing.records import ListingRecord, ResultRecord
 from npl_assets.parsing.result import parse_result_text
 
-PARSER_VERSION = "1"
+# Bumped when parsing changes what it reads; every stored document is then parsed again.
+# 2: a footer without a date is no longer a failure (publication_date is None).
+PARSER_VERSION = "2"
 # Announcements are 100-300 KB; anything over the crawler's own cap (NPL_MAX_PDF_BYTES, 20 MiB)
 # is refused unread rather than handed to PDFium whole.
 MAX_PDF_BYTES = 20 * 1024 * 1024

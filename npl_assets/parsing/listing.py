@@ -233,9 +233,9 @@ def parse_listing_text(text: str, name: str) -> ListingRecord:
     for lab in SCHEDULE_LABELS:
         values[lab.field] = _read_schedule(name, lab.field, schedule_text.get(lab.field))
 
+    # A footer without its date is not fatal: the index lists the date too, and the warehouse
+    # falls back to it (the quality suite flags the row).
     published = publication_date(text)
-    if published is None:
-        raise MissingFieldError(name, "publication_date", "no date after 特此公告 in the footer")
     return ListingRecord(
         title=title.title,
         project_name=info.project_name,

@@ -71,7 +71,7 @@ class ListingRecord(_JsonRecord):
     starting_price_yuan: Decimal | None
     bid_increment_yuan: Decimal | None
     deposit_required: bool | None
-    publication_date: date
+    publication_date: date | None  # None: no date under 特此公告
     document_type: Literal["listing"] = field(default="listing", init=False)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -89,7 +89,7 @@ class ResultRecord(_JsonRecord):
     seller: str
     buyer: str | None
     agreement_signed_date: date
-    publication_date: date
+    publication_date: date | None  # None: no date under 特此公告
     document_type: Literal["result"] = field(default="result", init=False)
 
     def to_json_dict(self) -> dict[str, Any]:
