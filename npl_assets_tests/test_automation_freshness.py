@@ -82,3 +82,19 @@ def test_the_freshness_sensor_runs_by_default(dbt_manifest: Path) -> None:
 
     sensor = defs.resolve_sensor_def("raw_freshness_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_an_idle_crawl_keeps_the_crawl_fresh(
+    crawled_at: tuple[dg.DagsterInstance, float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crawl that finds nothing new materialises nothing (its downstream steps skip) but
+    records an observation; the freshness check counts it as the last update."""
+    from npl_assets.assets.documents import crawl_observation
+
+    instance, when = crawled_at
+    checked = when + 30 * HOUR
+    instance.report_runless_asset_event(crawl_observation(fake_crawl.key, {}, checked))
+    monkeypatch.setattr(CLOCK, lambda: checked + HOUR)
+    assert evaluate(instance).passed
+    monkeypatch.setattr(CLOCK, lambda: checked + 27 * HOUR)
+    assert not evaluate(instance).passed

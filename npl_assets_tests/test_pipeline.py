@@ -22,10 +22,13 @@ def all_assets() -> list:
     return list(defs.assets or [])
 
 
-def materialize_all(db: Path) -> dg.ExecuteInProcessResult:
+def materialize_all(
+    db: Path, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         all_assets(),
         resources={"duckdb": warehouse_resource(db), "dbt": dbt_resource()},
+        instance=instance,
         raise_on_error=True,
     )
 
@@ -112,15 +115,47 @@ def test_consumer_finance_total_matches_dataset(pipeline: dict, shared_dir: Path
     assert got == [(expected, len(consumer_finance))]
 
 
-def test_second_materialisation_adds_no_rows(pipeline: dict) -> None:
+def materialised(result: dg.ExecuteInProcessResult) -> set[str]:
+    return {
+        e.asset_key.to_user_string()
+        for e in result.all_events
+        if e.is_step_materialization and e.asset_key is not None
+    }
+
+
+def test_an_idle_run_adds_no_rows_and_skips_everything_below_the_crawl(pipeline: dict) -> None:
     tables = ["raw.documents", "raw.listings", "raw.results", "main.projects"]
     before = [query(pipeline["db"], f"select count(*) from {t}")[0][0] for t in tables]
-    result = materialize_all(pipeline["db"])
-    assert result.success
+    instance = dg.DagsterInstance.ephemeral()
+    # A new instance has no history of the marts catching up with the crawl: it runs them all.
+    catch_up = materialize_all(pipeline["db"], instance)
+    assert {"raw_documents", "listings", "serving_database", "market_report"} <= materialised(
+        catch_up
+    )
+    crawl = catch_up.asset_materializations_for_node("raw_documents")[0]
+    assert crawl.metadata["new_documents"].value == 0
+    assert crawl.metadata["unparsed_documents"].value == 0
+    serving_written = pipeline["serving"].stat().st_mtime_ns
+
+    idle = materialize_all(pipeline["db"], instance)
+    assert idle.success
+    assert materialised(idle) == set()
+    skipped = {e.step_key for e in idle.all_events if e.event_type_value == "STEP_SKIPPED"}
+    assert {"listings", "results", "serving_database", "market_report"} <= skipped
+    [observation] = [
+        e.event_specific_data.asset_observation
+        for e in idle.all_events
+        if e.event_type_value == "ASSET_OBSERVATION"
+    ]
+    assert observation.asset_key == dg.AssetKey("raw_documents")
+    assert "dagster/last_updated_timestamp" in observation.metadata
+    assert pipeline["serving"].stat().st_mtime_ns == serving_written
     after = [query(pipeline["db"], f"select count(*) from {t}")[0][0] for t in tables]
     assert after == before
-    crawl = result.asset_materializations_for_node("raw_documents")[0]
-    assert crawl.metadata["new_documents"].value == 0
+
+    # A crawl the marts never caught up with (its run died after the crawl) is not idle.
+    instance.report_runless_asset_event(dg.AssetMaterialization("raw_documents"))
+    assert "serving_database" in materialised(materialize_all(pipeline["db"], instance))
 
 
 def test_serving_file_is_readable_while_a_run_writes(pipeline: dict) -> None:

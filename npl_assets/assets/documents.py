@@ -2,6 +2,7 @@
 
 import json
 import tempfile
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -93,18 +94,45 @@ def store_crawl(con, documents: pd.DataFrame, failures: pd.DataFrame, run_id: st
     return con.execute("select count(*) from raw.documents").fetchall()[0][0] - before
 
 
+# The last assets of the graph: a crawl whose output they have not yet caught up with (a run
+# that failed or was killed after the crawl) makes the next crawl count as new data.
+TERMINAL_ASSETS = (
+    dg.AssetKey("serving_database"),
+    dg.AssetKey("market_report"),
+    dg.AssetKey("market_chart"),
+)
+
+
+def downstream_behind(instance: dg.DagsterInstance, crawled: dg.AssetKey) -> bool:
+    """Whether anything below the crawl may not reflect its last materialisation: True when the
+    crawl never materialised on this instance, or a terminal asset is older than it or missing."""
+    last_crawl = instance.get_latest_materialization_event(crawled)
+    if last_crawl is None:
+        return True
+    for key in TERMINAL_ASSETS:
+        event = instance.get_latest_materialization_event(key)
+        if event is None or event.timestamp < last_crawl.timestamp:
+            return True
+    return False
+
+
 @dg.asset(
     group_name="raw",
     kinds={"scrapy", "duckdb"},
     pool="duckdb",
+    # A crawl that finds nothing new materialises nothing, so the parse, dbt, checks, publish
+    # and report steps below it are skipped: an idle run costs the crawl and little more.
+    output_required=False,
 )
-def raw_documents(
-    context: dg.AssetExecutionContext, config: CrawlConfig, duckdb: DuckDBResource
-) -> dg.MaterializeResult:
+def raw_documents(context: dg.AssetExecutionContext, config: CrawlConfig, duckdb: DuckDBResource):
     """Every listing (转让公告) and result (转让结果公告) PDF announced on Yindeng, one row per
     document version in `raw.documents`; the PDFs themselves sit in the sha256 content store.
-    The crawl runs as a Scrapy subprocess and only fetches what the warehouse does not know yet."""
+    The crawl runs as a Scrapy subprocess and only fetches what the warehouse does not know yet.
+    With nothing new, nothing unparsed and everything downstream up to date it records an
+    observation (the crawl freshness check counts it) instead of a materialisation."""
+    from npl_assets.assets.parsed import count_pending
     from npl_assets.crawler.runner import run_crawl
+    from npl_assets.parsing import PARSER_VERSION
 
     source = config.source_url or settings.source_url()
     raw_dir = Path(config.raw_dir) if config.raw_dir else settings.raw_dir()
@@ -120,19 +148,39 @@ def raw_documents(
     with duckdb.get_connection() as con:
         new_rows = store_crawl(con, documents, failures, context.run.run_id)
         total = con.execute("select count(*) from raw.documents").fetchall()[0][0]
+        unparsed = count_pending(con, PARSER_VERSION)
     if len(failures):
         context.log.warning(
             "%d URLs failed: %s",
             len(failures),
             "; ".join(f"{r.url}: {r.error}" for r in failures.head(5).itertuples()),
         )
-    return dg.MaterializeResult(
+    metadata = {
+        "source": source or "bundled site (loopback)",
+        "new_documents": new_rows,
+        "known_documents": total - new_rows,
+        "unparsed_documents": unparsed,
+        "failed_urls": len(failures),
+        "total_documents": total,
+        "requests": getattr(summary, "requests", None) or 0,
+    }
+    behind = downstream_behind(context.instance, context.asset_key)
+    if new_rows or unparsed or behind:
+        yield dg.MaterializeResult(metadata=metadata)
+        return
+    context.log.info("nothing new on the site and everything downstream is current: no update")
+    context.log_event(crawl_observation(context.asset_key, metadata, time.time()))
+
+
+def crawl_observation(
+    key: dg.AssetKey, metadata: dict[str, object], checked_at: float
+) -> dg.AssetObservation:
+    """What a crawl that found nothing new records: the site was checked at `checked_at`, which
+    the crawl freshness check reads as the asset's last update."""
+    return dg.AssetObservation(
+        asset_key=key,
         metadata={
-            "source": source or "bundled site (loopback)",
-            "new_documents": new_rows,
-            "known_documents": total - new_rows,
-            "failed_urls": len(failures),
-            "total_documents": total,
-            "requests": getattr(summary, "requests", None) or 0,
-        }
+            **metadata,
+            "dagster/last_updated_timestamp": dg.MetadataValue.timestamp(checked_at),
+        },
     )
