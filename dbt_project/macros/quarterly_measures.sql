@@ -14,7 +14,8 @@
     cast(sum(borrowers) as bigint) as borrowers,
     cast(sum(loans) as bigint) as loans,
     cast(round(
-        sum(weighted_avg_overdue_days * unpaid_total_yuan)
+        -- days x yuan outgrows DECIMAL(18,2) at scale: the product is taken at DECIMAL(38,4)
+        sum(cast(weighted_avg_overdue_days as decimal(38, 4)) * unpaid_total_yuan)
             filter (where weighted_avg_overdue_days is not null)
         / nullif(sum(unpaid_total_yuan) filter (where weighted_avg_overdue_days is not null), 0),
         2

@@ -1,7 +1,9 @@
 """dbt models (staging, projects, marts) as Dagster assets; dbt tests become asset checks."""
 
 import os
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -43,4 +45,29 @@ def npl_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckd
     # test whose other parent is not selected (dbt's default "eager" does, and then fails on a
     # table that does not exist yet). dagster-dbt still overrides this when it needs "empty".
     os.environ.setdefault("DBT_INDIRECT_SELECTION", "cautious")
-    yield from dbt.cli(["build"], context=context).stream()
+    try:
+        yield from dbt.cli(["build"], context=context).stream()
+    finally:
+        prune_invocation_folders(dbt_target_dir())
+
+
+# dagster-dbt gives every invocation a target folder of its own (about 4 MB: manifest, run
+# results, logs); kept forever they fill the disk, a few are worth keeping for debugging.
+KEPT_INVOCATIONS = 10
+INVOCATION_PREFIX = "npl_dbt_models-"
+
+
+def dbt_target_dir() -> Path:
+    configured = os.environ.get("DBT_TARGET_PATH")
+    return Path(configured) if configured else dbt_project.project_dir / "target"
+
+
+def prune_invocation_folders(target: Path, keep: int = KEPT_INVOCATIONS) -> list[Path]:
+    """Delete all but the `keep` newest dbt invocation folders under `target`."""
+    if not target.is_dir():
+        return []
+    folders = [p for p in target.iterdir() if p.is_dir() and p.name.startswith(INVOCATION_PREFIX)]
+    folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for folder in folders[keep:]:
+        shutil.rmtree(folder, ignore_errors=True)
+    return folders[keep:]
