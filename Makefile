@@ -35,9 +35,12 @@ $(SITE): $(BIN)/.installed
 
 site: $(SITE)
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+# The instance's storage is created here, once: two first runs at once would both create it
+# and can leave its SQLite schema with two heads, which breaks every later Dagster command.
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml $(BIN)/.installed
 	@mkdir -p $(DAGSTER_HOME)
 	@cp dagster.yaml $@
+	@$(BIN)/python -c "import dagster as dg; dg.DagsterInstance.get().get_run_records(limit=1)"
 
 run: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	@echo "running npl_pipeline (crawl, parse, quality, dbt, publish, report); log: $(RUN_LOG)"
