@@ -23,12 +23,13 @@ def all_assets() -> list:
 
 
 def materialize_all(
-    db: Path, instance: dg.DagsterInstance | None = None
+    db: Path, instance: dg.DagsterInstance | None = None, run_config: dict | None = None
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         all_assets(),
         resources={"duckdb": warehouse_resource(db), "dbt": dbt_resource()},
         instance=instance,
+        run_config=run_config,
         raise_on_error=True,
     )
 
@@ -153,9 +154,16 @@ def test_an_idle_run_adds_no_rows_and_skips_everything_below_the_crawl(pipeline:
     after = [query(pipeline["db"], f"select count(*) from {t}")[0][0] for t in tables]
     assert after == before
 
-    # A crawl the marts never caught up with (its run died after the crawl) is not idle.
-    instance.report_runless_asset_event(dg.AssetMaterialization("raw_documents"))
+    # A changed dbt model makes the next crawl an update: the marts are rebuilt.
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("projects", tags={"dagster/code_version": "older sql"})
+    )
     assert "serving_database" in materialised(materialize_all(pipeline["db"], instance))
+    # Asked for, a rebuild runs everything too.
+    rebuild = {"ops": {"raw_documents": {"config": {"rebuild": True}}}}
+    assert "serving_database" in materialised(
+        materialize_all(pipeline["db"], instance, run_config=rebuild)
+    )
 
 
 def test_serving_file_is_readable_while_a_run_writes(pipeline: dict) -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from npl_assets import settings, warehouse
+from npl_assets.assets.idle import declared_code_versions, update_reason
 
 DOCUMENT_COLUMNS = [
     "sha256",
@@ -30,6 +31,8 @@ class CrawlConfig(dg.Config):
 
     source_url: str | None = None
     raw_dir: str | None = None
+    # Materialise even when the crawl finds nothing new, so that every step below it runs.
+    rebuild: bool = False
 
 
 def read_crawl_feed(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -94,28 +97,6 @@ def store_crawl(con, documents: pd.DataFrame, failures: pd.DataFrame, run_id: st
     return con.execute("select count(*) from raw.documents").fetchall()[0][0] - before
 
 
-# The last assets of the graph: a crawl whose output they have not yet caught up with (a run
-# that failed or was killed after the crawl) makes the next crawl count as new data.
-TERMINAL_ASSETS = (
-    dg.AssetKey("serving_database"),
-    dg.AssetKey("market_report"),
-    dg.AssetKey("market_chart"),
-)
-
-
-def downstream_behind(instance: dg.DagsterInstance, crawled: dg.AssetKey) -> bool:
-    """Whether anything below the crawl may not reflect its last materialisation: True when the
-    crawl never materialised on this instance, or a terminal asset is older than it or missing."""
-    last_crawl = instance.get_latest_materialization_event(crawled)
-    if last_crawl is None:
-        return True
-    for key in TERMINAL_ASSETS:
-        event = instance.get_latest_materialization_event(key)
-        if event is None or event.timestamp < last_crawl.timestamp:
-            return True
-    return False
-
-
 @dg.asset(
     group_name="raw",
     kinds={"scrapy", "duckdb"},
@@ -164,11 +145,19 @@ def raw_documents(context: dg.AssetExecutionContext, config: CrawlConfig, duckdb
         "total_documents": total,
         "requests": getattr(summary, "requests", None) or 0,
     }
-    behind = downstream_behind(context.instance, context.asset_key)
-    if new_rows or unparsed or behind:
-        yield dg.MaterializeResult(metadata=metadata)
+    reason = update_reason(
+        context.instance,
+        context.asset_key,
+        declared_code_versions(context),
+        new_documents=new_rows,
+        unparsed_documents=unparsed,
+        rebuild=config.rebuild,
+    )
+    if reason is not None:
+        context.log.info("updating everything below the crawl: %s", reason)
+        yield dg.MaterializeResult(metadata={**metadata, "update_reason": reason})
         return
-    context.log.info("nothing new on the site and everything downstream is current: no update")
+    context.log.info("nothing new on the site and everything below is current: nothing to update")
     context.log_event(crawl_observation(context.asset_key, metadata, time.time()))
 
 
