@@ -11,6 +11,7 @@ from npl_assets.automation.charts import market_chart
 from npl_assets.automation.freshness import raw_freshness_checks, raw_freshness_sensor
 from npl_assets.automation.schedules import daily_crawl_schedule
 from npl_assets.automation.sensors import (
+    dead_run_sensor,
     downstream_automation_sensor,
     new_announcements_sensor,
     run_failure_log_sensor,
@@ -39,6 +40,7 @@ defs = dg.Definitions(
         downstream_automation_sensor,
         raw_freshness_sensor,
         run_failure_log_sensor,
+        dead_run_sensor,
     ],
     resources=default_resources(),
     # On two cores, per-step processes cost more than they save, and in-process steps also

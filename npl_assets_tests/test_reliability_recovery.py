@@ -13,8 +13,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from npl_assets.isolation import IsolatedPlatform
 from npl_assets.reliability.recovery import pid_alive, release_dead_runs
-from npl_assets.reliability.workspace import prepare_dagster_home
 
 HOLDER = """
 import pathlib, sys, time
@@ -35,14 +35,7 @@ holder.execute_in_process(instance=dg.DagsterInstance.get())
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from npl_assets import settings
-
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(
-        (settings.PROJECT_ROOT / "dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    prepare_dagster_home(home)
+    home = IsolatedPlatform(tmp_path / "platform").prepare().home
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 
@@ -102,3 +95,19 @@ def test_pid_checks() -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     assert not pid_alive(dead.pid)
+
+
+def test_the_dead_run_sensor_frees_the_queue(home: Path, holder: subprocess.Popen) -> None:
+    """Under the daemon one run at a time: a killed run would hold the only run slot forever."""
+    from npl_assets.automation.sensors import dead_run_sensor
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (run_id,) = slot_holders(instance)
+        alive = dead_run_sensor(dg.build_sensor_context(instance=instance))
+        assert alive.skip_message == "no dead runs"
+        holder.kill()
+        holder.wait()
+        released = dead_run_sensor(dg.build_sensor_context(instance=instance))
+        assert released.skip_message == f"released 1 run(s): {run_id}"
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+        assert slot_holders(instance) == []

@@ -162,3 +162,25 @@ def run_failure_log_sensor(context: dg.RunFailureSensorContext) -> None:
     context.log.error(
         "%s%s", failures.format_failure(failure), "" if added else " (already recorded)"
     )
+
+
+@dg.sensor(
+    name="dead_run_sensor",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Marks runs whose processes died without ending them (kill -9, OOM) as failed "
+    "and frees their `duckdb` pool slot, so the run queue (one run at a time) moves on.",
+)
+def dead_run_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    # A run killed outright stays STARTED forever; under the daemon it holds the only run slot,
+    # so no later run starts and the warehouse resource's own recovery never gets to run.
+    from npl_assets.reliability.recovery import release_dead_runs
+
+    released = release_dead_runs(context.instance)
+    for run in released:
+        context.log.warning("released run %s (%s): %s", run.run_id, run.status_before, run.reason)
+    if not released:
+        return dg.SkipReason("no dead runs")
+    return dg.SkipReason(
+        f"released {len(released)} run(s): " + ", ".join(r.run_id for r in released)
+    )
