@@ -32,6 +32,7 @@ from npl_assets.parsing.titles import (
     parse_project_name,
     strip_title_suffix,
 )
+from npl_assets_tests.strategies import count_lists, days, minutes, money_values
 
 # ---------------------------------------------------------------- money and numbers
 
@@ -57,7 +58,7 @@ def test_parse_money_rejects(raw: str) -> None:
         parse_money(raw)
 
 
-@given(st.decimals(min_value=0, max_value=10**12, places=2, allow_nan=False))
+@given(money_values)
 def test_money_round_trips_through_thousands_separators(value: Decimal) -> None:
     assert parse_money(f"{value:,.2f}") == value
     assert format_decimal(parse_money(f"{value:,.2f}")) == f"{value:.2f}"
@@ -99,17 +100,13 @@ def test_parse_date_rejects(raw: str) -> None:
         parse_date(raw)
 
 
-@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)))
+@given(days)
 def test_date_forms_agree(day: date) -> None:
     forms = [day.strftime("%Y%m%d"), day.isoformat(), f"{day.year}年{day.month}月{day.day}日"]
     assert {parse_date(f) for f in forms} == {day}
 
 
-@given(
-    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)).map(
-        lambda d: d.replace(second=0, microsecond=0)
-    )
-)
+@given(minutes)
 def test_datetime_forms_agree(moment: datetime) -> None:
     cn = f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
     iso = moment.strftime("%Y-%m-%d %H:%M")
@@ -155,16 +152,7 @@ def test_parse_count_list_rejects(raw: str) -> None:
         parse_count_list(raw)
 
 
-@given(
-    st.dictionaries(
-        st.sampled_from(
-            ["次级", "可疑", "损失", "已核销", "未核销", "信用", "保证", "未诉", "执行中"]
-        ),
-        st.integers(min_value=0, max_value=10**7),
-        min_size=1,
-    ),
-    st.sampled_from([";", "；", "、", "，"]),
-)
+@given(count_lists, st.sampled_from([";", "；", "、", "，"]))
 def test_count_list_round_trip(counts: dict[str, int], sep: str) -> None:
     raw = sep.join(f"{name} {n} 笔" for name, n in counts.items())
     assert parse_count_list(raw) == counts

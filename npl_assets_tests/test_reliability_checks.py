@@ -11,7 +11,7 @@ import pytest
 
 from npl_assets import warehouse
 from npl_assets.reliability import checks
-from npl_assets.reliability.workspace import build_site, load_manifest
+from npl_assets.reliability.sites import build_site, load_manifest
 
 
 @pytest.fixture(scope="module")

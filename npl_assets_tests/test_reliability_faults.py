@@ -18,7 +18,7 @@ from npl_assets.reliability.scenarios.faults import (
     permanent_404s,
     run_faults_scenario,
 )
-from npl_assets.reliability.workspace import build_site, load_manifest
+from npl_assets.reliability.sites import build_site, load_manifest
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from npl_assets.reliability.scenarios.fuzz import (
     build_cases,
     run_fuzz,
 )
-from npl_assets.reliability.workspace import build_site
+from npl_assets.reliability.sites import build_site
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from npl_assets.isolation import environment
 from npl_assets.reliability.scenarios.hostile import (
     DETAIL_TRAPS,
     HOSTILE_ITEMS,
@@ -20,7 +21,6 @@ from npl_assets.reliability.scenarios.hostile import (
     proxy_environment,
     run_hostile_scenario,
 )
-from npl_assets.reliability.workspace import environment
 
 
 @pytest.fixture(scope="module")

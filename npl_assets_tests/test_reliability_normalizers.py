@@ -25,6 +25,7 @@ from npl_assets.parsing.normalize import (
     parse_decimal,
     parse_money,
 )
+from npl_assets_tests.strategies import count_lists, days, minutes, money_values
 
 NORMALISERS = (
     parse_money,
@@ -37,8 +38,6 @@ NORMALISERS = (
     parse_count_list,
 )
 FULL_WIDTH = str.maketrans("0123456789,.:-", "０１２３４５６７８９，．：－")
-money_values = st.decimals(min_value=0, max_value=10**14, places=2, allow_nan=False)
-days = st.dates(min_value=date(1990, 1, 1), max_value=date(2099, 12, 31))
 # Text around a date in a footer or a cell, with no digits of its own.
 prose = st.text(
     alphabet=st.characters(blacklist_categories=("Nd", "No", "Cs"), blacklist_characters="年月日"),
@@ -162,24 +161,16 @@ def test_impossible_hours_are_refused(day: date, hour: int, minute: int) -> None
 
 
 @given(
-    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)),
-    st.sampled_from(["{h}:{m:02d}", "{h}时{m:02d}分", "{h}点{m:02d}分", "{h}：{m:02d}"]),
+    minutes, st.sampled_from(["{h}:{m:02d}", "{h}时{m:02d}分", "{h}点{m:02d}分", "{h}：{m:02d}"])
 )
 def test_datetime_time_forms(moment: datetime, form: str) -> None:
-    moment = moment.replace(second=0, microsecond=0)
     text = f"{moment.year}年{moment.month}月{moment.day}日" + form.format(
         h=moment.hour, m=moment.minute
     )
     assert find_datetime(text) == moment
 
 
-@given(
-    st.dictionaries(
-        st.sampled_from(["次级", "可疑", "损失", "已核销", "保证", "未诉", "执行中"]),
-        st.integers(min_value=0, max_value=10**7),
-        min_size=1,
-    )
-)
+@given(count_lists)
 def test_count_lists_with_grouped_full_width_numbers(counts: dict[str, int]) -> None:
     raw = "；".join(f"{name}：{n:,}笔".translate(FULL_WIDTH) for name, n in counts.items())
     assert parse_count_list(raw) == counts

@@ -1,7 +1,7 @@
 """kill -9 of the main job (`dagster job execute`, in its own process group) during the crawl,
 the load, dbt and the publish step; two runs started at once with a reader on the serving file.
 
-One chain on one workspace, sized down (`make reliability` runs every crash point on the real
+One chain on one platform, sized down (`make reliability` runs every crash point on the real
 bundled site): crash in the crawl, the load and dbt; a plain run that must recover by itself;
 then two runs started at once while a reader queries the serving file, both armed to crash in
 the publish step: the first to get there is killed mid-copy, the other waits for the warehouse
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from npl_assets.isolation import IsolatedPlatform
 from npl_assets.reliability.scenarios.crash import CrashResult, run_crash_scenario
-from npl_assets.reliability.workspace import Workspace, build_site, load_manifest
+from npl_assets.reliability.sites import build_site, load_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -26,17 +27,19 @@ POINTS = ("crawl", "load", "dbt", "publish")
 @pytest.fixture(scope="module")
 def chain(
     tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path
-) -> tuple[Workspace, CrashResult]:
+) -> tuple[IsolatedPlatform, CrashResult]:
     site = build_site(tmp_path_factory.mktemp("site"), synthetic=30, seed=3)
-    ws = Workspace(tmp_path_factory.mktemp("crash"), site)
-    result = run_crash_scenario(ws, POINTS, timeout=240, race_at_publish=True)
+    platform = IsolatedPlatform(tmp_path_factory.mktemp("crash"), site)
+    result = run_crash_scenario(platform, POINTS, timeout=240, race_at_publish=True)
     for run in result.runs:
         print(run.describe(), run.leftovers)
     print("\n".join(result.problems))
-    return ws, result
+    return platform, result
 
 
-def test_every_crash_point_was_reached_and_killed(chain: tuple[Workspace, CrashResult]) -> None:
+def test_every_crash_point_was_reached_and_killed(
+    chain: tuple[IsolatedPlatform, CrashResult],
+) -> None:
     _, result = chain
     killed = [r for r in result.runs if r.killed]
     assert [r.crash_at for r in killed] == list(POINTS)
@@ -45,30 +48,32 @@ def test_every_crash_point_was_reached_and_killed(chain: tuple[Workspace, CrashR
 
 
 def test_each_recovery_runs_by_itself_with_nothing_lost_or_doubled(
-    chain: tuple[Workspace, CrashResult],
+    chain: tuple[IsolatedPlatform, CrashResult],
 ) -> None:
-    ws, result = chain
+    platform, result = chain
     assert result.problems == []
-    assert result.documents == len(load_manifest(ws.site))
+    assert result.documents == len(load_manifest(platform.built_site))
     assert (result.duplicates, result.lost) == (0, 0)
     # A killed run leaves its pool slot claimed; the next run released it and said so.
     released = [r for r in result.runs if "released run" in r.log.read_text(errors="replace")]
     assert len(released) == 4
 
 
-def test_the_serving_file_survives_a_kill_in_publish(chain: tuple[Workspace, CrashResult]) -> None:
-    ws, result = chain
+def test_the_serving_file_survives_a_kill_in_publish(
+    chain: tuple[IsolatedPlatform, CrashResult],
+) -> None:
+    platform, result = chain
     publish = next(r for r in result.runs if r.crash_at == "publish" and r.killed)
     assert "tables in the .tmp file" in publish.marker  # killed mid-copy
     # The file stayed the last good one at the kill (else a problem), and no .tmp is left.
     assert not [p for p in result.problems if "serving" in p]
-    assert sorted(p.name for p in ws.serving.parent.glob("npl_serving.duckdb*")) == [
+    assert sorted(p.name for p in platform.serving.parent.glob("npl_serving.duckdb*")) == [
         "npl_serving.duckdb"
     ]
 
 
 def test_two_runs_at_once_take_turns_and_the_reader_never_errs(
-    chain: tuple[Workspace, CrashResult],
+    chain: tuple[IsolatedPlatform, CrashResult],
 ) -> None:
     _, result = chain
     race = result.concurrency

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from npl_assets.benchmarks.runs import Platform, prepare_dbt, subprocess_env
+from npl_assets.benchmarks.runs import prepare_dbt
 from npl_assets.benchmarks.sites import HeldBackListing
+from npl_assets.isolation import IsolatedPlatform
 
 CODE_LOCATION = ("-m", "npl_assets.definitions")
 NEW_ANNOUNCEMENTS_SENSOR = "new_announcements_sensor"
@@ -58,15 +59,13 @@ class FreshnessFigures:
         return self.seconds is not None and self.seconds <= FRESHNESS_TARGET_SECONDS
 
 
-def full_run(
-    platform: Platform, site: Path, log_file: Path, timeout: float = 600
-) -> FullRunFigures:
-    """`dagster job execute -j npl_pipeline` on an empty warehouse, with the bundled `site`
+def full_run(platform: IsolatedPlatform, log_file: Path, timeout: float = 600) -> FullRunFigures:
+    """`dagster job execute -j npl_pipeline` on an empty warehouse, with the platform's site
     served by the crawl runner itself (no NPL_SOURCE_URL), timed from process start."""
     from npl_assets import warehouse
 
     prepare_dbt(platform)  # `make run` has the manifest step do this
-    env = subprocess_env(platform, site=site)
+    env = platform.env()
     command = [_bin("dagster"), "job", "execute", *CODE_LOCATION, "-j", "npl_pipeline"]
     started = time.perf_counter()
     with log_file.open("wb") as log, _session(command, env, log) as process:
@@ -158,7 +157,7 @@ def page_one_cursor(base_url: str) -> str:
     return index_watch.encode_cursor(index_watch.next_cursor({}, outcome))
 
 
-def _instance(platform: Platform) -> Any:
+def _instance(platform: IsolatedPlatform) -> Any:
     import dagster as dg
     from dagster._core.instance.ref import InstanceRef
 
@@ -244,8 +243,7 @@ def _wait(predicate: Any, timeout: float, interval: float = 0.5) -> bool:
 
 
 def measure_freshness(
-    platform: Platform,
-    site: Path,
+    platform: IsolatedPlatform,
     held: HeldBackListing,
     log_dir: Path,
     interval: int = SENSOR_INTERVAL,
@@ -258,13 +256,8 @@ def measure_freshness(
     figures = FreshnessFigures(None, interval, held.sha256, held.title)
     log_file = log_dir / "daemon.log"
     figures.log = str(log_file)
-    with SiteServer(site) as server, log_file.open("wb") as log:
-        env = subprocess_env(
-            platform,
-            site=site,
-            NPL_SENSOR_URL=server.base_url,
-            NPL_SENSOR_INTERVAL=str(interval),
-        )
+    with SiteServer(platform.built_site) as server, log_file.open("wb") as log:
+        env = platform.env(NPL_SENSOR_URL=server.base_url, NPL_SENSOR_INTERVAL=str(interval))
         set_sensor_cursor(env, page_one_cursor(server.base_url), log)
         instance = _instance(platform)
         started = time.time()

@@ -15,18 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
-
-from npl_assets.benchmarks.runs import (
-    Platform,
-    asset_metadata,
-    check_step_keys,
-    code_location,
-    isolated,
-    materialize,
-    prepare_dbt,
-    step_seconds,
-)
+from npl_assets.benchmarks.runs import RunFigures, check_step_keys, in_process, timed_materialize
+from npl_assets.isolation import IsolatedPlatform, environment
 
 # Steps that make up each stage of the table.
 CRAWL_STEPS = ("raw_documents",)
@@ -39,16 +29,6 @@ EXTRA_CHECK_STEPS = ("listing_quarantine",)
 # How many stored PDFs the per-core parse-versus-extraction comparison times, one process.
 EXTRACTION_SAMPLE = 600
 PAGE_SIZE = 10  # items per index page
-
-
-@dataclass
-class RunFigures:
-    seconds: float
-    steps: dict[str, float]
-    metadata: dict[str, dict[str, Any]]
-
-    def total(self, steps: tuple[str, ...] | set[str]) -> float:
-        return sum(self.steps.get(step, 0.0) for step in steps)
 
 
 @dataclass
@@ -119,40 +99,28 @@ def crawl_page_cap(pages: int) -> Iterator[int | None]:
         runner.run_crawl = original
 
 
-def _timed_materialize(
-    platform: Platform, instance: dg.DagsterInstance, base_url: str
-) -> RunFigures:
-    started = time.perf_counter()
-    result = materialize(platform, run_config=crawl_run_config(base_url), instance=instance)
-    seconds = time.perf_counter() - started
-    return RunFigures(seconds, step_seconds(instance, result.run_id), asset_metadata(result))
-
-
-def run_pipeline(site: Path, listings: int, results: int, platform: Platform) -> PipelineFigures:
+def run_pipeline(
+    site: Path, listings: int, results: int, platform: IsolatedPlatform
+) -> PipelineFigures:
     """Full run, then the no-op run, on `platform` against `site` served on loopback."""
     from npl_assets import warehouse
     from npl_assets.assets.parsed import PARALLEL_THRESHOLD
     from npl_assets.site.server import SiteServer
 
-    defs = code_location()
-    prepare_dbt(platform)
     cap = crawl_page_cap(pages_needed(listings, results))
-    with isolated(platform), SiteServer(site) as server, cap as page_cap:
+    with (
+        in_process(platform) as (defs, instance),
+        SiteServer(site) as server,
+        cap as page_cap,
         # The crawler's fast profile applies to loopback sources by itself; say so explicitly.
-        polite = os.environ.get("NPL_POLITE")
-        os.environ["NPL_POLITE"] = "off"
-        instance = dg.DagsterInstance.ephemeral()
-        try:
-            full = _timed_materialize(platform, instance, server.base_url)
-            crawl_requests = server.request_count
-            server.reset_counts()
-            noop = _timed_materialize(platform, instance, server.base_url)
-            noop_requests = Counter(classify_request(r.path) for r in server.log)
-        finally:
-            if polite is None:
-                os.environ.pop("NPL_POLITE", None)
-            else:
-                os.environ["NPL_POLITE"] = polite
+        environment(NPL_POLITE="off"),
+    ):
+        run_config = crawl_run_config(server.base_url)
+        full = timed_materialize(platform, instance, run_config=run_config)
+        crawl_requests = server.request_count
+        server.reset_counts()
+        noop = timed_materialize(platform, instance, run_config=run_config)
+        noop_requests = Counter(classify_request(r.path) for r in server.log)
     with warehouse.connect(platform.warehouse, read_only=True) as con:
         documents, size = con.execute(
             "select count(*), coalesce(sum(byte_size), 0) from raw.documents"
@@ -221,7 +189,7 @@ def bare_extract(data: bytes) -> int:
     return chars
 
 
-def sample_stored_pdfs(platform: Platform, limit: int = EXTRACTION_SAMPLE) -> list[Path]:
+def sample_stored_pdfs(platform: IsolatedPlatform, limit: int = EXTRACTION_SAMPLE) -> list[Path]:
     """Every k-th stored PDF (sha256 order mixes listings and results as the site has them)."""
     files = sorted(platform.raw.rglob("*.pdf"))
     step = max(1, len(files) // limit)

@@ -3,31 +3,19 @@ long each step took (from the run's event log) and what each asset reported (its
 
 from __future__ import annotations
 
-import os
 import re
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from npl_assets.isolation import IsolatedPlatform
+
 if TYPE_CHECKING:  # Dagster loads only when a run starts: `npl bench parse` never pays for it
     import dagster as dg
-
-# Environment of one isolated platform: every path the assets read from `settings`.
-ISOLATED_VARS = (
-    "NPL_DATA_DIR",
-    "NPL_RAW_DIR",
-    "NPL_SITE_DIR",
-    "DUCKDB_DATABASE",
-    "NPL_SERVING_DATABASE",
-    "NPL_SOURCE_URL",
-    "DAGSTER_HOME",
-    "DBT_TARGET_PATH",
-    "GX_ANALYTICS_ENABLED",
-    "DO_NOT_TRACK",
-)
 
 
 class ManifestMissing(FileNotFoundError):
@@ -42,66 +30,19 @@ class RunFailed(RuntimeError):
         self.steps = steps
 
 
-@dataclass(frozen=True)
-class Platform:
-    """The paths of one isolated platform under `root`."""
+@dataclass
+class RunFigures:
+    """One timed run: wall seconds, each step's seconds and each asset's metadata."""
 
-    root: Path
+    seconds: float
+    steps: dict[str, float]
+    metadata: dict[str, dict[str, Any]]
 
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def raw(self) -> Path:
-        return self.data / "raw"
-
-    @property
-    def warehouse(self) -> Path:
-        return self.data / "npl.duckdb"
-
-    @property
-    def serving(self) -> Path:
-        return self.data / "npl_serving.duckdb"
-
-    @property
-    def home(self) -> Path:
-        return self.root / "dagster_home"
-
-    @property
-    def dbt_target(self) -> Path:
-        """dagster-dbt's target folder (DBT_TARGET_PATH): each dbt invocation leaves ~4 MB in a
-        folder of its own there, so the benchmark keeps them out of dbt_project/target."""
-        return self.root / "dbt_target"
-
-    def env(self, site: Path | None = None) -> dict[str, str]:
-        env = {
-            "NPL_DATA_DIR": str(self.data),
-            "NPL_RAW_DIR": str(self.raw),
-            "DUCKDB_DATABASE": str(self.warehouse),
-            "NPL_SERVING_DATABASE": str(self.serving),
-            "DAGSTER_HOME": str(self.home),
-            "DBT_TARGET_PATH": str(self.dbt_target),
-            "GX_ANALYTICS_ENABLED": "false",
-            "DO_NOT_TRACK": "1",
-        }
-        if site is not None:
-            env["NPL_SITE_DIR"] = str(site)
-        return env
-
-    def prepare(self) -> Platform:
-        """Folders, and the repository's dagster.yaml (one DuckDB writer, one run at a time)."""
-        from npl_assets import settings
-
-        self.data.mkdir(parents=True, exist_ok=True)
-        self.home.mkdir(parents=True, exist_ok=True)
-        template = settings.PROJECT_ROOT / "dagster.yaml"
-        if template.is_file():
-            (self.home / "dagster.yaml").write_text(template.read_text(encoding="utf-8"))
-        return self
+    def total(self, steps: tuple[str, ...] | set[str]) -> float:
+        return sum(self.steps.get(step, 0.0) for step in steps)
 
 
-def prepare_dbt(platform: Platform) -> None:
+def prepare_dbt(platform: IsolatedPlatform) -> None:
     """`dbt parse` for this platform's warehouse path, as `make manifest` does for the real one:
     dbt's partial-parse file is keyed by the profile (which holds the DuckDB path), and
     dagster-dbt copies it from DBT_TARGET_PATH into each invocation. Without it every dbt build
@@ -125,37 +66,11 @@ def prepare_dbt(platform: Platform) -> None:
             str(platform.dbt_target),
         ],
         cwd=project,
-        env={**os.environ, **platform.env()},
+        env=platform.env(),
         stdin=subprocess.DEVNULL,
         check=True,
         timeout=300,
     )
-
-
-def subprocess_env(platform: Platform, site: Path | None = None, **extra: str) -> dict[str, str]:
-    """The environment for a CLI subprocess on `platform`: the venv first on PATH (dagster-dbt
-    looks for `dbt` there) and no NPL_SOURCE_URL unless given."""
-    env = {k: v for k, v in os.environ.items() if k != "NPL_SOURCE_URL"}
-    env.update(platform.env(site))
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.update(extra)
-    return env
-
-
-@contextmanager
-def isolated(platform: Platform, site: Path | None = None) -> Iterator[Platform]:
-    """Point this process's settings at `platform` for the duration, then restore them."""
-    saved = {name: os.environ.get(name) for name in ISOLATED_VARS}
-    os.environ.pop("NPL_SOURCE_URL", None)
-    os.environ.update(platform.prepare().env(site))
-    try:
-        yield platform
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def check_manifest() -> None:
@@ -186,7 +101,7 @@ def quiet_run_config(run_config: dict | None = None) -> dict:
 
 
 def materialize(
-    platform: Platform,
+    platform: IsolatedPlatform,
     selection: dg.AssetSelection | Sequence[dg.AssetKey] | None = None,
     run_config: dict | None = None,
     instance: dg.DagsterInstance | None = None,
@@ -214,6 +129,31 @@ def materialize(
     if not result.success:
         raise RunFailed(failure_summary(result), step_seconds(instance, result.run_id))
     return result
+
+
+@contextmanager
+def in_process(platform: IsolatedPlatform) -> Iterator[tuple[dg.Definitions, dg.DagsterInstance]]:
+    """The code location and an ephemeral instance, with dbt parsed for `platform` and this
+    process's settings pointed at it for the block: what every in-process benchmark run needs."""
+    import dagster as dg
+
+    defs = code_location()
+    prepare_dbt(platform)
+    with platform.active():
+        yield defs, dg.DagsterInstance.ephemeral()
+
+
+def timed_materialize(
+    platform: IsolatedPlatform,
+    instance: dg.DagsterInstance,
+    selection: dg.AssetSelection | Sequence[dg.AssetKey] | None = None,
+    run_config: dict | None = None,
+) -> RunFigures:
+    """`materialize`, with its wall time, its steps' times and its assets' metadata."""
+    started = time.perf_counter()
+    result = materialize(platform, selection, run_config, instance)
+    seconds = time.perf_counter() - started
+    return RunFigures(seconds, step_seconds(instance, result.run_id), asset_metadata(result))
 
 
 def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:

@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from npl_assets.benchmarks.runs import Platform
+from npl_assets.isolation import IsolatedPlatform
 
 LISTING_SIZES = (1_000, 10_000, 100_000)
 PARSE_SIZES = (1_000, 10_000)
@@ -35,17 +35,6 @@ MAX_YEAR = 9000  # well inside Python's and DuckDB's date range, with room for d
 YEAR_IN_NAME = re.compile(r"(\d{4})年")
 CODE_YEAR = re.compile(r"^([A-Z]{3})(\d{4})")
 MINUTE_COLUMNS = {"registration_deadline", "auction_start", "auction_end"}
-DOCUMENT_COLUMNS = (
-    "sha256",
-    "doc_type",
-    "title",
-    "list_date",
-    "detail_url",
-    "pdf_url",
-    "byte_size",
-    "http_status",
-    "fetched_at",
-)
 # A growth exponent above this between two sizes counts as worse than linear (timings on a
 # shared 2-core machine wobble by a few per cent).
 LINEAR_TOLERANCE = 1.15
@@ -127,6 +116,7 @@ def _fetch_dicts(con: Any, sql: str) -> list[dict[str, Any]]:
 
 def read_base_rows(warehouse_path: Path) -> BaseRows:
     from npl_assets import warehouse
+    from npl_assets.assets.documents import DOCUMENT_COLUMNS
 
     with warehouse.connect(warehouse_path, read_only=True) as con:
         documents = _fetch_dicts(
@@ -166,31 +156,33 @@ def new_sha(sha: str, copy: int) -> str:
     return sha if copy == 0 else hashlib.sha256(f"{copy}:{sha}".encode()).hexdigest()
 
 
+def _moved_on(row: dict[str, Any], copy: int, day_columns: tuple[str, ...]) -> dict[str, Any]:
+    """What every copy of a row changes: its sha256, its title and its dates (`day_columns`)."""
+    out = dict(row)
+    out["sha256"] = new_sha(row["sha256"], copy)
+    out["title"] = _shift_name(row["title"], copy)
+    for column in day_columns:
+        out[column] = _shift_day(row.get(column), copy)
+    return out
+
+
 def shifted_listing(row: dict[str, Any], copy: int) -> dict[str, Any]:
     if copy == 0:
         return dict(row)
-    out = dict(row)
-    out["sha256"] = new_sha(row["sha256"], copy)
-    for column in ("transaction_base_date", "bid_date", "publication_date"):
-        out[column] = _shift_day(row.get(column), copy)
+    out = _moved_on(row, copy, ("transaction_base_date", "bid_date", "publication_date"))
     for column in MINUTE_COLUMNS:
         out[column] = _shift_minute(row.get(column), copy)
     if row.get("batch_year") is not None:
         out["batch_year"] = row["batch_year"] + SHIFT_YEARS * copy
     out["project_name"] = _shift_name(row["project_name"], copy)
-    out["title"] = _shift_name(row["title"], copy)
     return out
 
 
 def shifted_result(row: dict[str, Any], copy: int) -> dict[str, Any]:
     if copy == 0:
         return dict(row)
-    out = dict(row)
-    out["sha256"] = new_sha(row["sha256"], copy)
-    for column in ("agreement_signed_date", "publication_date"):
-        out[column] = _shift_day(row.get(column), copy)
+    out = _moved_on(row, copy, ("agreement_signed_date", "publication_date"))
     out["project_name"] = _shift_name(row["project_name"], copy)
-    out["title"] = _shift_name(row["title"], copy)
     code = row.get("project_code")
     if code:
         out["project_code"] = CODE_YEAR.sub(
@@ -202,10 +194,7 @@ def shifted_result(row: dict[str, Any], copy: int) -> dict[str, Any]:
 def shifted_document(row: dict[str, Any], copy: int) -> dict[str, Any]:
     if copy == 0:
         return dict(row)
-    out = dict(row)
-    out["sha256"] = new_sha(row["sha256"], copy)
-    out["title"] = _shift_name(row["title"], copy)
-    out["list_date"] = _shift_day(row.get("list_date"), copy)
+    out = _moved_on(row, copy, ("list_date",))
     out["detail_url"] = f"{row['detail_url']}?copy={copy}"
     out["pdf_url"] = f"{row['pdf_url']}?copy={copy}"
     return out
@@ -266,13 +255,13 @@ def load_rows(con: Any, rows: Synthesised) -> tuple[float, float]:
     """Insert `rows` with the pipeline's own functions; (documents seconds, parsed rows seconds)."""
     import pandas as pd
 
-    from npl_assets.assets.documents import FAILURE_COLUMNS, store_crawl
+    from npl_assets.assets.documents import DOCUMENT_COLUMNS, FAILURE_COLUMNS, store_crawl
     from npl_assets.assets.parsed import ParseOutcome, store_outcomes
 
     started = time.perf_counter()
     store_crawl(
         con,
-        pd.DataFrame(rows.documents, columns=list(DOCUMENT_COLUMNS)),
+        pd.DataFrame(rows.documents, columns=DOCUMENT_COLUMNS),
         pd.DataFrame([], columns=FAILURE_COLUMNS),
         "bench",
     )
@@ -324,19 +313,10 @@ def downstream_selection() -> Any:
 def measure_size(base: BaseRows, listings: int, root: Path) -> SizePoint:
     import gc
 
-    import dagster as dg
-
-    from npl_assets.benchmarks.runs import (
-        check_step_keys,
-        code_location,
-        isolated,
-        materialize,
-        prepare_dbt,
-        step_seconds,
-    )
+    from npl_assets.benchmarks.runs import check_step_keys, in_process, timed_materialize
 
     rows = synthesise(base, listings)
-    platform = Platform(root).prepare()
+    platform = IsolatedPlatform(root).prepare()
     documents_seconds, load_seconds = load_into(platform.warehouse, rows)
     point = SizePoint(
         listings=len(rows.listings),
@@ -347,17 +327,13 @@ def measure_size(base: BaseRows, listings: int, root: Path) -> SizePoint:
         documents_load_seconds=documents_seconds,
     )
     del rows
-    defs = code_location()
-    prepare_dbt(platform)
-    gc.collect()
-    gc.freeze()  # the bench's own rows stay out of the in-process checks' collections
-    try:
-        with isolated(platform):
-            instance = dg.DagsterInstance.ephemeral()
-            result = materialize(platform, selection=downstream_selection(), instance=instance)
-            point.steps = step_seconds(instance, result.run_id)
-    finally:
-        gc.unfreeze()
+    with in_process(platform) as (defs, instance):
+        gc.collect()
+        gc.freeze()  # the bench's own rows stay out of the in-process checks' collections
+        try:
+            point.steps = timed_materialize(platform, instance, downstream_selection()).steps
+        finally:
+            gc.unfreeze()
     checks = check_step_keys(defs) | {"listing_quarantine"}
     point.dbt_seconds = point.steps.get("npl_dbt_models", 0.0)
     point.checks_seconds = sum(v for k, v in point.steps.items() if k in checks)
@@ -405,7 +381,7 @@ class ParallelCheck:
         return self.serial_seconds / self.pool_seconds if self.pool_seconds else 0.0
 
 
-def _stored_jobs(platform: Platform) -> list[tuple[str, str]]:
+def _stored_jobs(platform: IsolatedPlatform) -> list[tuple[str, str]]:
     from npl_assets import warehouse
 
     with warehouse.connect(platform.warehouse, read_only=True) as con:
@@ -430,7 +406,7 @@ def _parse_all(jobs: list[tuple[str, str]], raw_dir: Path) -> float:
 
 
 def parse_scaling(
-    platform: Platform, sizes: Iterable[int] = PARSE_SIZES
+    platform: IsolatedPlatform, sizes: Iterable[int] = PARSE_SIZES
 ) -> tuple[list[ParsePoint], ParallelCheck | None]:
     """parse_many over the main run's stored PDFs (sha256 order mixes both types) at each size,
     and, on the smallest size the pool is used for, the same PDFs parsed in a plain loop."""

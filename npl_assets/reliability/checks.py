@@ -18,17 +18,9 @@ from urllib.parse import urlsplit
 
 import duckdb
 
+from npl_assets.assets.serving import PUBLISHED_TABLES
 from npl_assets.crawler.store import ContentStore, pdf_problem
 
-PUBLISHED = (
-    "seller_quarterly_metrics",
-    "market_quarterly_metrics",
-    "buyer_league",
-    "projects",
-    "stg_listings",
-    "stg_results",
-    "sellers",
-)
 # Columns that differ between two correct runs: load times, run ids, the loopback port in URLs.
 VOLATILE_SUFFIXES = ("_at", "_url", "run_id")
 MAX_LISTED = 5
@@ -69,7 +61,7 @@ def check_documents(db: Path, raw_dir: Path, site: Path, may_fail: bool = False)
     """raw.documents against the site's manifest. Without `may_fail` every published document
     must be stored; with it, a missing one must have a failure row in raw.crawl_failures for its
     PDF, its detail page or the index page listing it (the crawl under faults)."""
-    from npl_assets.reliability.workspace import load_manifest
+    from npl_assets.reliability.sites import load_manifest
 
     result = DocumentsCheck()
     rows = read_rows(db, "select sha256, doc_type, pdf_url, byte_size from raw.documents")
@@ -207,7 +199,7 @@ def serving_fingerprint(serving: Path) -> dict[str, tuple[int, str]]:
     con = duckdb.connect(str(serving), read_only=True)
     try:
         prints = {}
-        for table in PUBLISHED:
+        for table in PUBLISHED_TABLES:
             columns = [
                 name
                 for (name,) in con.execute(
@@ -236,7 +228,7 @@ def read_serving_consistently(con: duckdb.DuckDBPyConnection) -> list[str]:
             "select table_name from duckdb_tables() where schema_name = 'main'"
         ).fetchall()
     }
-    missing = [t for t in PUBLISHED if t not in tables]
+    missing = [t for t in PUBLISHED_TABLES if t not in tables]
     if missing:
         return [f"serving file lacks {', '.join(missing)}"]
     ((seller, market),) = con.execute(

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from npl_assets import settings
+from npl_assets.isolation import IsolatedPlatform
 from npl_assets.reliability.child import CRASH_ENV, MARKER_ENV, ONCE_ENV, PDFS_ENV
-from npl_assets.reliability.workspace import Workspace
 
 JOB_ARGS = ("job", "execute", "-m", "npl_assets.definitions", "-j", "npl_pipeline")
 DEFAULT_TIMEOUT = 600.0
@@ -51,37 +51,53 @@ class JobRun:
         return f"{self.label}: exit code {self.returncode} ({self.seconds:.1f} s)"
 
 
-def job_command(executable: str | None = None) -> list[str]:
+# Run config that makes the crawl count as an update even with nothing new (CrawlConfig.rebuild):
+# a run after a complete one would otherwise skip every step below the crawl, and a scenario
+# that kills a run in dbt or publish, or races two writers, needs runs that get there.
+REBUILD_CONFIG = "ops:\n  raw_documents:\n    config:\n      rebuild: true\n"
+
+
+def job_command(executable: str | None = None, config: Path | None = None) -> list[str]:
     """The child: `dagster` itself with crash hooks (armed only by its environment)."""
-    return [executable or sys.executable, "-m", "npl_assets.reliability.child", *JOB_ARGS]
+    command = [executable or sys.executable, "-m", "npl_assets.reliability.child", *JOB_ARGS]
+    return [*command, "-c", str(config)] if config else command
 
 
-def marker_path(ws: Workspace, label: str) -> Path:
-    return ws.logs / f"{label}.marker"
+def rebuild_config(platform: IsolatedPlatform) -> Path:
+    path = platform.logs / "rebuild.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(REBUILD_CONFIG, encoding="utf-8")
+    return path
+
+
+def marker_path(platform: IsolatedPlatform, label: str) -> Path:
+    return platform.logs / f"{label}.marker"
 
 
 def start_job(
-    ws: Workspace,
+    platform: IsolatedPlatform,
     label: str,
     crash_at: str | None = None,
     crash_pdfs: int | None = None,
     marker: Path | None = None,
     once: bool = False,
+    rebuild: bool = False,
 ) -> subprocess.Popen:
     """Start the job; with `crash_at` it writes `marker` (default: <label>.marker) when it gets
-    there, and waits for the kill. `once`: runs sharing a marker crash only the first there."""
-    env = ws.env()
+    there, and waits for the kill. `once`: runs sharing a marker crash only the first there.
+    `rebuild`: every step runs even if the crawl finds nothing new."""
+    env = platform.env()
     if crash_at:
         env[CRASH_ENV] = crash_at
-        env[MARKER_ENV] = str(marker or marker_path(ws, label))
+        env[MARKER_ENV] = str(marker or marker_path(platform, label))
         if crash_pdfs:
             env[PDFS_ENV] = str(crash_pdfs)
         if once:
             env[ONCE_ENV] = "1"
-    log = (ws.logs / f"{label}.log").open("wb")
+    log = (platform.logs / f"{label}.log").open("wb")
     try:
         return subprocess.Popen(
-            job_command(),
+            job_command(config=rebuild_config(platform) if rebuild else None),
             cwd=settings.PROJECT_ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -184,7 +200,7 @@ def read_marker(marker: Path) -> tuple[str, int | None]:
 
 
 def wait_job(
-    ws: Workspace,
+    platform: IsolatedPlatform,
     process: subprocess.Popen,
     label: str,
     crash_at: str | None = None,
@@ -192,7 +208,7 @@ def wait_job(
     started: float | None = None,
 ) -> JobRun:
     started = started or time.monotonic()
-    marker = marker_path(ws, label)
+    marker = marker_path(platform, label)
     killed = timed_out = False
     while True:
         if crash_at and marker.is_file():
@@ -208,21 +224,22 @@ def wait_job(
         time.sleep(0.02)
     what = read_marker(marker)[0] if marker.is_file() else ""
     return finish_job(
-        process, label, ws.logs / f"{label}.log", started, crash_at, what, killed, timed_out
+        process, label, platform.logs / f"{label}.log", started, crash_at, what, killed, timed_out
     )
 
 
 def run_job(
-    ws: Workspace,
+    platform: IsolatedPlatform,
     label: str,
     crash_at: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     crash_pdfs: int | None = None,
+    rebuild: bool = False,
 ) -> JobRun:
     started = time.monotonic()
-    marker_path(ws, label).unlink(missing_ok=True)
-    process = start_job(ws, label, crash_at, crash_pdfs)
-    return wait_job(ws, process, label, crash_at, timeout, started)
+    marker_path(platform, label).unlink(missing_ok=True)
+    process = start_job(platform, label, crash_at, crash_pdfs, rebuild=rebuild)
+    return wait_job(platform, process, label, crash_at, timeout, started)
 
 
 def file_digest(path: Path) -> str | None:

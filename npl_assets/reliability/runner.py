@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from npl_assets import settings
+from npl_assets.isolation import IsolatedPlatform
 from npl_assets.reliability.child import CRASH_POINTS
 from npl_assets.reliability.report import Row, format_table, verdict
-from npl_assets.reliability.workspace import Workspace, build_site
+from npl_assets.reliability.sites import build_site
 
 if TYPE_CHECKING:
     from npl_assets.reliability.scenarios.concurrency import ConcurrencyResult
@@ -40,7 +41,7 @@ class Sizes:
     fuzz_bases: int
     fuzz_mutations: int
     # Sized down, the concurrent runs are the crash chain's last step (one killed in publish)
-    # instead of a scenario of their own on a fresh workspace.
+    # instead of a scenario of their own on a fresh platform.
     race_at_publish: bool
 
 
@@ -119,24 +120,24 @@ class Runner:
 
         if self.sizes.race_at_publish:
             return []  # run by the crash chain
-        ws = Workspace(self.work / "concurrency", self.site(self.sizes.run_site))
-        result = run_concurrency_scenario(ws)
+        platform = IsolatedPlatform(self.work / "concurrency", self.site(self.sizes.run_site))
+        result = run_concurrency_scenario(platform)
         self.reference = result.fingerprint or None
-        self.pipeline_dbs += [ws.db, ws.serving]
+        self.pipeline_dbs += [platform.warehouse, platform.serving]
         return [concurrency_row("2 runs at once + reader", result)]
 
     def crash(self) -> list[Row]:
         from npl_assets.reliability.scenarios.crash import run_crash_scenario
 
-        ws = Workspace(self.work / "crash", self.site(self.sizes.run_site))
+        platform = IsolatedPlatform(self.work / "crash", self.site(self.sizes.run_site))
         result = run_crash_scenario(
-            ws,
+            platform,
             self.sizes.crash_points,
             self.reference,
             crash_pdfs=self.sizes.crash_pdfs,
             race_at_publish=self.sizes.race_at_publish,
         )
-        self.pipeline_dbs += [ws.db, ws.serving]
+        self.pipeline_dbs += [platform.warehouse, platform.serving]
         notes = []
         if result.leftover_temp_files:
             notes.append(

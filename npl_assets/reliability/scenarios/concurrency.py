@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import combinations
 
+from npl_assets.isolation import IsolatedPlatform
 from npl_assets.reliability import checks
 from npl_assets.reliability.jobs import (
     JobRun,
@@ -26,7 +27,6 @@ from npl_assets.reliability.jobs import (
     read_marker,
     start_job,
 )
-from npl_assets.reliability.workspace import Workspace
 
 POOL = "duckdb"
 
@@ -53,13 +53,15 @@ class ConcurrencyResult:
     problems: list[str] = field(default_factory=list)
 
 
-def read_loop(ws: Workspace, stop: threading.Event, stats: ReaderStats, pause: float) -> None:
+def read_loop(
+    platform: IsolatedPlatform, stop: threading.Event, stats: ReaderStats, pause: float
+) -> None:
     from npl_assets.sql import ServingNotFoundError, connect_serving
 
     inodes: set[int] = set()
     while not stop.is_set():
         try:
-            con = connect_serving(ws.serving)
+            con = connect_serving(platform.serving)
         except ServingNotFoundError:
             stats.not_yet_published += 1
             time.sleep(pause)
@@ -73,7 +75,7 @@ def read_loop(ws: Workspace, stop: threading.Event, stats: ReaderStats, pause: f
             stats.errors += problems
             stats.reads += 1
             try:
-                inodes.add(ws.serving.stat().st_ino)
+                inodes.add(platform.serving.stat().st_ino)
             except FileNotFoundError:
                 stats.errors.append("the serving file vanished")
         except Exception as exc:
@@ -91,15 +93,17 @@ def pooled_steps() -> set[str]:
     return {n.name for n in job.graph.nodes if getattr(n.definition, "pool", None) == POOL}
 
 
-def step_intervals(ws: Workspace, since: float) -> dict[str, list[tuple[str, float, float]]]:
+def step_intervals(
+    platform: IsolatedPlatform, since: float
+) -> dict[str, list[tuple[str, float, float]]]:
     """Run id -> (step, start, end) of its steps, for the runs created after `since` (a Unix
-    time), from the workspace's Dagster instance. Earlier runs (killed ones, say) are not part of
+    time), from the platform's Dagster instance. Earlier runs (killed ones, say) are not part of
     the race."""
     import dagster as dg
     from dagster._core.events import DagsterEventType
 
     ends = (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE)
-    with dg.DagsterInstance.from_config(str(ws.home)) as instance:
+    with dg.DagsterInstance.from_config(str(platform.home)) as instance:
         intervals: dict[str, list[tuple[str, float, float]]] = {}
         for record in instance.get_run_records():
             if record.create_timestamp.timestamp() < since:
@@ -132,18 +136,24 @@ def overlapping_steps(
 
 
 def _race(
-    ws: Workspace, result: ConcurrencyResult, runs: int, timeout: float, crash_once_at: str | None
+    platform: IsolatedPlatform,
+    result: ConcurrencyResult,
+    runs: int,
+    timeout: float,
+    crash_once_at: str | None,
+    rebuild: bool,
 ) -> None:
     """Start the runs at once and wait for them; with `crash_once_at`, kill the one that gets
     there first as soon as it says so, and check the serving file right then."""
-    marker = ws.logs / "concurrent.marker"
+    marker = platform.logs / "concurrent.marker"
     for stale in (marker, marker.with_name(marker.name + ".claimed")):
         stale.unlink(missing_ok=True)
-    good = file_digest(ws.serving)
+    good = file_digest(platform.serving)
     started = time.monotonic()
     labels = [f"concurrent-{n}" for n in range(1, runs + 1)]
     processes = {
-        label: start_job(ws, label, crash_once_at, marker=marker, once=True) for label in labels
+        label: start_job(platform, label, crash_once_at, marker=marker, once=True, rebuild=rebuild)
+        for label in labels
     }
     ended: dict[str, JobRun] = {}
     while len(ended) < len(processes):
@@ -155,46 +165,51 @@ def _race(
             ended[label] = finish_job(
                 processes[label],
                 label,
-                ws.logs / f"{label}.log",
+                platform.logs / f"{label}.log",
                 started,
                 crash_once_at,
                 what,
                 killed=True,
             )
-            if file_digest(ws.serving) != good:
+            if file_digest(platform.serving) != good:
                 result.problems.append(f"{label} killed at {what}: the serving file changed")
         for label, process in processes.items():
             if label not in ended and process.poll() is not None:
-                ended[label] = finish_job(process, label, ws.logs / f"{label}.log", started)
+                ended[label] = finish_job(process, label, platform.logs / f"{label}.log", started)
         if time.monotonic() - started > timeout:
             for label, process in processes.items():
                 if label not in ended:
                     kill_group(process)
                     ended[label] = finish_job(
-                        process, label, ws.logs / f"{label}.log", started, timed_out=True
+                        process, label, platform.logs / f"{label}.log", started, timed_out=True
                     )
         time.sleep(0.02)
     result.runs = [ended[label] for label in labels]
 
 
 def run_concurrency_scenario(
-    ws: Workspace,
+    platform: IsolatedPlatform,
     runs: int = 2,
     timeout: float = 900.0,
     pause: float = 0.05,
     crash_once_at: str | None = None,
+    rebuild: bool = True,
 ) -> ConcurrencyResult:
     """`crash_once_at`: every run is armed to crash there, and the first to get there is killed
     with SIGKILL (its process group) while the others wait for the warehouse: they must then
-    take over by themselves, and the serving file must stay the last good one meanwhile."""
-    ws.create()
+    take over by themselves, and the serving file must stay the last good one meanwhile.
+    `rebuild` (default): every run goes through every step, so each one replaces the serving
+    file under the reader, even the one that finds nothing new after the other."""
+    platform.prepare()
     result = ConcurrencyResult()
     stop = threading.Event()
-    reader = threading.Thread(target=read_loop, args=(ws, stop, result.reader, pause), daemon=True)
+    reader = threading.Thread(
+        target=read_loop, args=(platform, stop, result.reader, pause), daemon=True
+    )
     reader.start()
     wall_start = time.time()
     try:
-        _race(ws, result, runs, timeout, crash_once_at)
+        _race(platform, result, runs, timeout, crash_once_at, rebuild)
         time.sleep(pause * 4)  # a few reads of the final file
     finally:
         stop.set()
@@ -212,7 +227,7 @@ def run_concurrency_scenario(
         )
     if crash_once_at and result.killed is None:
         result.problems.append(f"no run reached the crash point {crash_once_at}")
-    result.overlaps = overlapping_steps(step_intervals(ws, wall_start), pooled_steps())
+    result.overlaps = overlapping_steps(step_intervals(platform, wall_start), pooled_steps())
     if result.overlaps:
         result.problems.append(
             f"DuckDB steps of two runs ran at once: {'; '.join(result.overlaps[:5])}"
@@ -221,12 +236,12 @@ def run_concurrency_scenario(
     result.problems += [f"reader: {e}" for e in reader_stats.errors[:5]]
     if reader_stats.reads == 0:
         result.problems.append("the reader never read the serving file")
-    if ws.db.is_file():
-        docs = checks.check_documents(ws.db, ws.raw, ws.site)
-        parsed = checks.check_parsed(ws.db)
+    if platform.warehouse.is_file():
+        docs = checks.check_documents(platform.warehouse, platform.raw, platform.built_site)
+        parsed = checks.check_parsed(platform.warehouse)
         result.documents, result.duplicates = docs.rows, docs.duplicates
         result.lost = len(docs.lost)
         result.problems += docs.problems + parsed.problems
-    if ws.serving.is_file():
-        result.fingerprint = checks.serving_fingerprint(ws.serving)
+    if platform.serving.is_file():
+        result.fingerprint = checks.serving_fingerprint(platform.serving)
     return result

@@ -1,6 +1,6 @@
 """kill -9 of the main job at each crash point, then a plain run that must recover by itself.
 
-The chain, on one workspace: a crash in the crawl, the load, the parse and dbt (as chosen), then
+The chain, on one platform: a crash in the crawl, the load, the parse and dbt (as chosen), then
 a recovery run; then a crash in the publish step and a second recovery run (or, sized down, two
 runs at once of which the first to publish is killed there and the other must finish alone).
 After each kill the process group must be gone and the serving file byte for byte the last good
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from npl_assets.isolation import IsolatedPlatform
 from npl_assets.reliability import checks
 from npl_assets.reliability.child import CRASH_POINTS
 from npl_assets.reliability.jobs import JobRun, file_digest, run_job
-from npl_assets.reliability.workspace import Workspace
 
 if TYPE_CHECKING:
     from npl_assets.reliability.scenarios.concurrency import ConcurrencyResult
@@ -42,10 +42,22 @@ def serving_leftovers(serving: Path) -> list[str]:
 
 
 def _crash(
-    ws: Workspace, result: CrashResult, point: str, timeout: float, crash_pdfs: int | None = None
+    platform: IsolatedPlatform,
+    result: CrashResult,
+    point: str,
+    timeout: float,
+    crash_pdfs: int | None = None,
+    rebuild: bool = False,
 ) -> None:
-    before = file_digest(ws.serving)
-    run = run_job(ws, f"crash-{point}", crash_at=point, timeout=timeout, crash_pdfs=crash_pdfs)
+    before = file_digest(platform.serving)
+    run = run_job(
+        platform,
+        f"crash-{point}",
+        crash_at=point,
+        timeout=timeout,
+        crash_pdfs=crash_pdfs,
+        rebuild=rebuild,
+    )
     result.runs.append(run)
     if not run.killed:
         result.problems.append(f"crash point {point} never reached: {run.describe()}\n{run.tail()}")
@@ -53,14 +65,16 @@ def _crash(
     result.kills += 1
     if run.leftover_processes:
         result.problems.append(f"crash at {point}: processes survived the kill: {run.leftovers}")
-    if file_digest(ws.serving) != before:
+    if file_digest(platform.serving) != before:
         result.problems.append(f"crash at {point}: the serving file changed")
-    if ws.serving.is_file():
-        result.problems += [f"crash at {point}: {p}" for p in serving_view(ws.serving)]
-    if ws.db.is_file():
+    if platform.serving.is_file():
+        result.problems += [f"crash at {point}: {p}" for p in serving_view(platform.serving)]
+    if platform.warehouse.is_file():
         # Whatever the kill left, nothing half-done may show as a document (documents not
         # stored yet are expected: the next run fetches them).
-        docs = checks.check_documents(ws.db, ws.raw, ws.site, may_fail=True)
+        docs = checks.check_documents(
+            platform.warehouse, platform.raw, platform.built_site, may_fail=True
+        )
         half_done = [p for p in docs.problems if "documents lost" not in p]
         result.problems += [f"after the crash at {point}: {p}" for p in half_done]
 
@@ -75,36 +89,44 @@ def serving_view(serving: Path) -> list[str]:
         con.close()
 
 
-def _recover(ws: Workspace, result: CrashResult, label: str, timeout: float) -> None:
-    run = run_job(ws, label, timeout=timeout)
+def _recover(
+    platform: IsolatedPlatform,
+    result: CrashResult,
+    label: str,
+    timeout: float,
+    rebuild: bool = False,
+) -> None:
+    run = run_job(platform, label, timeout=timeout, rebuild=rebuild)
     result.runs.append(run)
     if not run.succeeded:
         result.problems.append(f"{label} did not recover: {run.describe()}\n{run.tail()}")
         return
     if run.leftover_processes:
         result.problems.append(f"{label} left processes behind: {run.leftovers}")
-    _check_recovered(ws, result, label)
+    _check_recovered(platform, result, label)
 
 
-def _race_with_a_crash(ws: Workspace, result: CrashResult, point: str, timeout: float) -> None:
+def _race_with_a_crash(
+    platform: IsolatedPlatform, result: CrashResult, point: str, timeout: float
+) -> None:
     """Two runs at once, both armed to crash at `point`: the first there is killed, the other
     waits for the warehouse meanwhile and must then finish the job by itself."""
     from npl_assets.reliability.scenarios.concurrency import run_concurrency_scenario
 
-    race = run_concurrency_scenario(ws, timeout=timeout, crash_once_at=point)
+    race = run_concurrency_scenario(platform, timeout=timeout, crash_once_at=point)
     result.concurrency = race
     result.runs += race.runs
     result.problems += [f"two runs, one killed at {point}: {p}" for p in race.problems]
     if race.killed is None or race.problems:
         return
     result.kills += 1
-    _check_recovered(ws, result, f"the run left after the kill at {point}")
+    _check_recovered(platform, result, f"the run left after the kill at {point}")
 
 
-def _check_recovered(ws: Workspace, result: CrashResult, label: str) -> None:
+def _check_recovered(platform: IsolatedPlatform, result: CrashResult, label: str) -> None:
     result.recoveries += 1
-    docs = checks.check_documents(ws.db, ws.raw, ws.site)
-    parsed = checks.check_parsed(ws.db)
+    docs = checks.check_documents(platform.warehouse, platform.raw, platform.built_site)
+    parsed = checks.check_parsed(platform.warehouse)
     result.documents = docs.rows
     result.leftover_temp_files = docs.leftover_files
     result.duplicates = max(result.duplicates, docs.duplicates)
@@ -112,18 +134,18 @@ def _check_recovered(ws: Workspace, result: CrashResult, label: str) -> None:
     result.problems += [f"{label}: {p}" for p in docs.problems + parsed.problems]
     if parsed.failed:
         result.problems.append(f"{label}: {parsed.failed} parse failures {parsed.failure_types}")
-    left = serving_leftovers(ws.serving)
+    left = serving_leftovers(platform.serving)
     if left:
         result.problems.append(f"{label}: serving leftovers {left}")
-    result.problems += [f"{label}: {p}" for p in serving_view(ws.serving)]
-    fingerprint = checks.serving_fingerprint(ws.serving)
+    result.problems += [f"{label}: {p}" for p in serving_view(platform.serving)]
+    fingerprint = checks.serving_fingerprint(platform.serving)
     if result.fingerprint and fingerprint != result.fingerprint:
         result.problems.append(f"{label}: serving differs from the previous recovery")
     result.fingerprint = fingerprint
 
 
 def run_crash_scenario(
-    ws: Workspace,
+    platform: IsolatedPlatform,
     points: tuple[str, ...] = CRASH_POINTS,
     reference: dict[str, tuple[int, str]] | None = None,
     timeout: float = 300.0,
@@ -137,20 +159,22 @@ def run_crash_scenario(
     unknown = set(points) - set(CRASH_POINTS)
     if unknown:
         raise ValueError(f"unknown crash points {sorted(unknown)}; known: {CRASH_POINTS}")
-    ws.create()
+    platform.prepare()
     result = CrashResult(points=tuple(points))
     for point in (p for p in CRASH_POINTS if p in points and p != "publish"):
-        _crash(ws, result, point, timeout, crash_pdfs)
-    _recover(ws, result, "recovery-1", timeout)
+        _crash(platform, result, point, timeout, crash_pdfs)
+    _recover(platform, result, "recovery-1", timeout)
     if "publish" in points and result.recoveries:
         if race_at_publish:
-            _race_with_a_crash(ws, result, "publish", timeout)
+            _race_with_a_crash(platform, result, "publish", timeout)
         else:
-            good = file_digest(ws.serving)
-            _crash(ws, result, "publish", timeout)
-            if file_digest(ws.serving) != good:
+            good = file_digest(platform.serving)
+            # After a complete recovery nothing is new: only a rebuild gets to publish again.
+            _crash(platform, result, "publish", timeout, rebuild=True)
+            if file_digest(platform.serving) != good:
                 result.problems.append("crash in publish: serving is not the last good file")
-            _recover(ws, result, "recovery-2", timeout)
+            # A plain run: it must see by itself that the last run stopped after its crawl.
+            _recover(platform, result, "recovery-2", timeout)
     if reference is not None and result.fingerprint and result.fingerprint != reference:
         differing = sorted(t for t in reference if reference[t] != result.fingerprint.get(t))
         result.problems.append(f"serving differs from an uninterrupted run in {differing}")

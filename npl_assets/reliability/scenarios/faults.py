@@ -19,8 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from npl_assets.isolation import environment
 from npl_assets.reliability import checks
-from npl_assets.reliability.workspace import environment, load_manifest
+from npl_assets.reliability.sites import load_manifest
 
 DOWNLOAD_TIMEOUT = 1  # seconds; the slow answers take longer
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from npl_assets.isolation import environment
 from npl_assets.reliability import checks
-from npl_assets.reliability.workspace import environment
 
 # Must never parse, whatever the parser's leniency: nothing readable is left in them.
 NEVER_PARSE = ("empty", "html", "oversize", "encrypted", "no-text", "junk", "header-flip")
@@ -65,7 +65,7 @@ class FuzzResult:
 
 def base_documents(site: Path, samples: Path | None, generated: int, seed: int = 0) -> list[Base]:
     """The real sample PDFs (if any) and `generated` PDFs of a built site, listings and results."""
-    from npl_assets.reliability.workspace import load_manifest
+    from npl_assets.reliability.sites import load_manifest
 
     bases = []
     if samples is not None:

@@ -258,7 +258,7 @@ def run_hostile_scenario(work: Path, listing_pdf: bytes, result_pdf: bytes) -> H
     import json
 
     from npl_assets.crawler.runner import run_crawl
-    from npl_assets.reliability.workspace import environment
+    from npl_assets.isolation import environment
 
     work.mkdir(parents=True, exist_ok=True)
     result = HostileResult()
