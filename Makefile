@@ -42,11 +42,18 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml $(BIN)/.installed
 	@cp dagster.yaml $@
 	@$(BIN)/python -c "import dagster as dg; dg.DagsterInstance.get().get_run_records(limit=1)"
 
+# A run that finds nothing new skips everything below the crawl; `make run REBUILD=1` runs it all.
+REBUILD ?=
+REBUILD_CONFIG := $(DAGSTER_HOME)/rebuild.yaml
 run: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	@echo "running npl_pipeline (crawl, parse, quality, dbt, publish, report); log: $(RUN_LOG)"
+	@printf 'ops:\n  raw_documents:\n    config:\n      rebuild: true\n' > $(REBUILD_CONFIG)
 	@start=$$(date +%s); \
-	if $(BIN)/dagster job execute -m npl_assets.definitions -j npl_pipeline > $(RUN_LOG) 2>&1; then \
+	if $(BIN)/dagster job execute -m npl_assets.definitions -j npl_pipeline \
+		$(if $(REBUILD),-c $(REBUILD_CONFIG)) > $(RUN_LOG) 2>&1; then \
 		echo "run succeeded in $$(( $$(date +%s) - start )) s; the run is in the Dagster UI's history (make dev)"; \
+		if grep -q "nothing to update" $(RUN_LOG); then \
+			echo "nothing new on the site: the steps below the crawl were skipped (make run REBUILD=1 runs them)"; fi; \
 	else \
 		grep -E "STEP_FAILURE|Error" $(RUN_LOG) | tail -20; echo "run failed: see $(RUN_LOG)"; exit 1; \
 	fi

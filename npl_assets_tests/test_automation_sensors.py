@@ -17,7 +17,14 @@ import pytest
 
 from npl_assets.automation import index_watch
 from npl_assets.automation.schedules import daily_crawl_schedule
-from npl_assets.automation.sensors import crawl_run_config, new_announcements_sensor
+from npl_assets.automation.sensors import (
+    ATTEMPT_TAG,
+    MAX_CRAWL_ATTEMPTS,
+    WATCH_SENSOR,
+    crawl_run_config,
+    new_announcements_sensor,
+    retry_failed_crawl,
+)
 
 LISTINGS, SEED = 30, 7
 LISTING_INDEX = "xxpl/xxpl_bldkzr/bldkzr_zrgg/index.html"
@@ -335,3 +342,54 @@ def test_sensor_url_prefers_the_sensor_setting(monkeypatch: pytest.MonkeyPatch) 
     assert watch_url() == "https://www.yindeng.com.cn"
     monkeypatch.setenv("NPL_SENSOR_URL", "http://127.0.0.1:8765")
     assert watch_url() == "http://127.0.0.1:8765"
+
+
+# No annotations on the ops: this module postpones them, which Dagster's decorators reject.
+@dg.op
+def failing_crawl():
+    raise RuntimeError("the warehouse was locked")
+
+
+@dg.op
+def crawl_step():
+    return None
+
+
+@dg.job
+def crawl_that_fails():
+    failing_crawl()
+
+
+@dg.job
+def crawl_that_succeeds():
+    crawl_step()
+
+
+def sensor_run(instance: dg.DagsterInstance, job: dg.JobDefinition, attempt: int = 1) -> str:
+    """A crawl the sensor started (Dagster tags it with the sensor's name)."""
+    tags = {"dagster/sensor_name": WATCH_SENSOR, ATTEMPT_TAG: str(attempt)}
+    return job.execute_in_process(instance=instance, tags=tags, raise_on_error=False).run_id
+
+
+def test_a_failed_crawl_is_started_again_a_few_times(served: str) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    run_id = sensor_run(instance, crawl_that_fails)
+    request = new_announcements_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(request, dg.RunRequest)
+    assert request.run_key == f"retry-{run_id}"
+    assert request.tags[ATTEMPT_TAG] == "2"
+    assert request.run_config == crawl_run_config(served)
+
+    sensor_run(instance, crawl_that_fails, attempt=MAX_CRAWL_ATTEMPTS)  # the retries failed too
+    assert retry_failed_crawl(instance, served) is None
+    # The sensor goes back to watching the indexes (with no cursor, page 1 is all new).
+    result = new_announcements_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(result, dg.RunRequest)
+    assert result.run_key.startswith("new-announcements-")
+
+
+def test_a_successful_crawl_is_not_started_again(served: str) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    sensor_run(instance, crawl_that_fails)
+    sensor_run(instance, crawl_that_succeeds)
+    assert retry_failed_crawl(instance, served) is None

@@ -14,6 +14,11 @@ from npl_assets.automation.schedules import CRAWL_TARGET
 
 DEFAULT_SENSOR_INTERVAL_SECONDS = 300
 AUTOMATION_INTERVAL_SECONDS = 30
+WATCH_SENSOR = "new_announcements_sensor"
+# Crawls in a row the sensor starts again after a failure; then it waits for new items or the
+# daily schedule, rather than start a failing crawl every few minutes.
+MAX_CRAWL_ATTEMPTS = 3
+ATTEMPT_TAG = "npl/attempt"
 
 
 def _positive_int_env(name: str, default: int) -> int:
@@ -55,7 +60,7 @@ def crawl_run_config(source_url: str) -> dict:
 
 
 @dg.sensor(
-    name="new_announcements_sensor",
+    name=WATCH_SENSOR,
     target=CRAWL_TARGET,
     minimum_interval_seconds=sensor_interval_seconds(),
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -74,6 +79,10 @@ def new_announcements_sensor(
             "no site to watch: set NPL_SENSOR_URL or NPL_SOURCE_URL "
             "(`make dev` serves the bundled site and sets NPL_SENSOR_URL)"
         )
+    retry = retry_failed_crawl(context.instance, base_url)
+    if retry is not None:
+        context.log.warning("the last crawl this sensor started failed: %s", retry.tags["npl/why"])
+        return retry
     seen_before = index_watch.decode_cursor(context.cursor)
     timeout = sensor_timeout_seconds()
     outcome = index_watch.check_indexes(
@@ -100,6 +109,32 @@ def new_announcements_sensor(
             "npl/trigger": "new_announcements_sensor",
             "npl/new_listings": str(len(outcome.new_items.get("listing", []))),
             "npl/new_results": str(len(outcome.new_items.get("result", []))),
+        },
+    )
+
+
+def retry_failed_crawl(instance: dg.DagsterInstance, base_url: str) -> dg.RunRequest | None:
+    """The crawl again, if the last one this sensor started failed. The cursor already counts
+    that crawl's new items as seen, so without this they would wait for the daily schedule."""
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(tags={"dagster/sensor_name": WATCH_SENSOR}), limit=1
+    )
+    if not runs:
+        return None
+    last = runs[0]
+    if last.status not in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+        return None
+    attempt = int(last.tags.get(ATTEMPT_TAG, "1"))
+    if attempt >= MAX_CRAWL_ATTEMPTS:
+        return None
+    return dg.RunRequest(
+        run_key=f"retry-{last.run_id}",
+        run_config=crawl_run_config(base_url),
+        tags={
+            "npl/trigger": WATCH_SENSOR,
+            ATTEMPT_TAG: str(attempt + 1),
+            "npl/why": f"run {last.run_id} ended {last.status.value}: attempt {attempt + 1} "
+            f"of {MAX_CRAWL_ATTEMPTS}",
         },
     )
 
