@@ -50,7 +50,7 @@ run: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	@printf 'ops:\n  raw_documents:\n    config:\n      rebuild: true\n' > $(REBUILD_CONFIG)
 	@start=$$(date +%s); \
 	if $(BIN)/dagster job execute -m npl_assets.definitions -j npl_pipeline \
-		$(if $(REBUILD),-c $(REBUILD_CONFIG)) > $(RUN_LOG) 2>&1; then \
+		$(if $(filter 1 true yes,$(REBUILD)),-c $(REBUILD_CONFIG)) > $(RUN_LOG) 2>&1; then \
 		echo "run succeeded in $$(( $$(date +%s) - start )) s; the run is in the Dagster UI's history (make dev)"; \
 		if grep -q "nothing to update" $(RUN_LOG); then \
 			echo "nothing new on the site: the steps below the crawl were skipped (make run REBUILD=1 runs them)"; fi; \

@@ -7,8 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from npl_assets import settings
+
+# No per-example deadline (a loaded 2-core CI machine is slow in bursts, which is not a bug) and
+# no example database written into the checkout (.hypothesis/).
+hypothesis_settings.register_profile("npl", deadline=None, database=None)
+hypothesis_settings.load_profile("npl")
 
 
 @pytest.fixture(scope="session")

@@ -98,3 +98,14 @@ def test_an_idle_crawl_keeps_the_crawl_fresh(
     assert evaluate(instance).passed
     monkeypatch.setattr(CLOCK, lambda: checked + 27 * HOUR)
     assert not evaluate(instance).passed
+
+
+def test_a_crawl_that_could_not_read_the_site_does_not_count(
+    crawled_at: tuple[dg.DagsterInstance, float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from npl_assets.assets.documents import crawl_observation
+
+    instance, when = crawled_at
+    instance.report_runless_asset_event(crawl_observation(fake_crawl.key, {}, None))
+    monkeypatch.setattr(CLOCK, lambda: when + 27 * HOUR)
+    assert not evaluate(instance).passed

@@ -1,8 +1,6 @@
 """The daily schedule and the new-announcement sensor, evaluated against a small synthetic site
 served on loopback (no shared dataset needed)."""
 
-from __future__ import annotations
-
 import json
 import math
 import shutil
@@ -344,7 +342,6 @@ def test_sensor_url_prefers_the_sensor_setting(monkeypatch: pytest.MonkeyPatch) 
     assert watch_url() == "http://127.0.0.1:8765"
 
 
-# No annotations on the ops: this module postpones them, which Dagster's decorators reject.
 @dg.op
 def failing_crawl():
     raise RuntimeError("the warehouse was locked")
@@ -392,4 +389,13 @@ def test_a_successful_crawl_is_not_started_again(served: str) -> None:
     instance = dg.DagsterInstance.ephemeral()
     sensor_run(instance, crawl_that_fails)
     sensor_run(instance, crawl_that_succeeds)
+    assert retry_failed_crawl(instance, served) is None
+
+
+def test_a_failed_crawl_is_not_started_again_after_a_later_crawl(served: str) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    sensor_run(instance, crawl_that_fails)
+    assert retry_failed_crawl(instance, served) is not None
+    # The daily schedule's crawl ran since, with nothing new: an observation.
+    instance.report_runless_asset_event(dg.AssetObservation("raw_documents"))
     assert retry_failed_crawl(instance, served) is None

@@ -92,6 +92,7 @@ def test_bench_all_runs_at_a_tiny_size_and_prints_one_table(
         out=out,
     )
     text = out.getvalue()
+    assert results["errors"] == []  # a phase that failed is reported, not raised
     assert text.count("npl bench all") == 1
     for section in ("[crawl]", "[parse]", "[load]", "[dbt]", "[checks]", "[no-op]", "[scaling]"):
         assert section in text

@@ -297,3 +297,45 @@ def test_cli_registers_crawl() -> None:
     )
     assert (args.spider, args.path_family, args.set) == ("results", "old", ["DOWNLOAD_TIMEOUT=5"])
     assert callable(args.func)
+
+
+def test_loopback_always_bypasses_a_proxy() -> None:
+    from npl_assets.crawler.runner import loopback_bypasses_proxy
+
+    assert loopback_bypasses_proxy({})["no_proxy"] == "127.0.0.1,localhost,::1"
+    kept = loopback_bypasses_proxy({"NO_PROXY": "registry.internal,localhost"})
+    assert kept["no_proxy"] == kept["NO_PROXY"] == "registry.internal,localhost,127.0.0.1,::1"
+
+
+def test_the_index_watch_ignores_a_proxy_for_loopback(monkeypatch) -> None:
+    import http.server
+    import threading
+
+    from npl_assets.automation.index_watch import fetch_page
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html>page 1</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        # A proxy nobody listens on: going through it would fail.
+        for name in ("http_proxy", "HTTP_PROXY"):
+            monkeypatch.setenv(name, "http://127.0.0.1:9")
+        for name in ("no_proxy", "NO_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
+        assert fetch_page(url, timeout=5) == "<html>page 1</html>"
+    finally:
+        server.shutdown()
+        server.server_close()

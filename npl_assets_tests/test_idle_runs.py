@@ -66,3 +66,21 @@ def test_a_changed_dbt_model_is_rebuilt(current: dg.DagsterInstance) -> None:
 
 def test_a_model_never_built_is_stale() -> None:
     assert stale_code_versions(dg.DagsterInstance.ephemeral(), VERSIONS) == [MODEL]
+
+
+def test_index_failures_name_the_unread_index_pages_only() -> None:
+    import pandas as pd
+
+    from npl_assets.assets.documents import FAILURE_COLUMNS, index_failures
+
+    def failure(url: str, stage: str) -> dict:
+        return dict.fromkeys(FAILURE_COLUMNS) | {"url": url, "stage": stage, "error": "HTTP 500"}
+
+    pdf_only = pd.DataFrame([failure("http://127.0.0.1/a.pdf", "pdf")], columns=FAILURE_COLUMNS)
+    assert index_failures(pdf_only) == ""
+    assert index_failures(pd.DataFrame(columns=FAILURE_COLUMNS)) == ""
+    both = pd.DataFrame(
+        [failure("http://127.0.0.1/a.pdf", "pdf"), failure("http://127.0.0.1/index.html", "index")],
+        columns=FAILURE_COLUMNS,
+    )
+    assert index_failures(both) == "http://127.0.0.1/index.html: HTTP 500"

@@ -95,3 +95,6 @@ def test_a_new_version_re_reads_every_document_and_replaces_the_older_rows(con) 
     ).fetchall()
     assert failures == [("b", "2")]  # c's older failure is superseded by its success
     assert pending(con, "2") == []
+    store_outcomes(con, "results", [ParseOutcome("b", None, failure_row("b", "3"))])
+    failures = con.execute("select sha256, parser_version from raw.parse_failures").fetchall()
+    assert failures == [("b", "3")]  # one failure row per document, the latest parser's

@@ -49,14 +49,16 @@ def holder(home: Path, tmp_path: Path) -> Iterator[subprocess.Popen]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        assert process.poll() is None, "the holder run exited"
-        assert time.monotonic() < deadline, "the holder run never took the slot"
-        time.sleep(0.05)
-    yield process
-    process.kill()
-    process.wait()
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert process.poll() is None, "the holder run exited"
+            assert time.monotonic() < deadline, "the holder run never took the slot"
+            time.sleep(0.05)
+        yield process
+    finally:
+        process.kill()
+        process.wait()
 
 
 def slot_holders(instance: dg.DagsterInstance) -> list[str]:

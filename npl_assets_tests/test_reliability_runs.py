@@ -19,7 +19,9 @@ from npl_assets.isolation import IsolatedPlatform
 from npl_assets.reliability.scenarios.crash import CrashResult, run_crash_scenario
 from npl_assets.reliability.sites import build_site, load_manifest
 
-pytestmark = pytest.mark.slow
+# The crash chain (a module fixture) runs some eight jobs: more than the default 600 s timeout
+# allows on a slow machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 POINTS = ("crawl", "load", "dbt", "publish")
 
@@ -44,7 +46,7 @@ def test_every_crash_point_was_reached_and_killed(
     killed = [r for r in result.runs if r.killed]
     assert [r.crash_at for r in killed] == list(POINTS)
     assert [r.leftovers for r in result.runs if r.leftovers] == []  # Scrapy and dbt died too
-    assert result.kills == 4 and result.recoveries == 2
+    assert result.kills == len(POINTS) and result.recoveries == 2
 
 
 def test_each_recovery_runs_by_itself_with_nothing_lost_or_doubled(
@@ -56,7 +58,7 @@ def test_each_recovery_runs_by_itself_with_nothing_lost_or_doubled(
     assert (result.duplicates, result.lost) == (0, 0)
     # A killed run leaves its pool slot claimed; the next run released it and said so.
     released = [r for r in result.runs if "released run" in r.log.read_text(errors="replace")]
-    assert len(released) == 4
+    assert len(released) == len(POINTS)  # after each kill
 
 
 def test_the_serving_file_survives_a_kill_in_publish(

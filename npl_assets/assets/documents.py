@@ -157,19 +157,34 @@ def raw_documents(context: dg.AssetExecutionContext, config: CrawlConfig, duckdb
         context.log.info("updating everything below the crawl: %s", reason)
         yield dg.MaterializeResult(metadata={**metadata, "update_reason": reason})
         return
+    unread = index_failures(failures)
+    if unread:
+        # The site was not read: no timestamp, so the freshness check goes stale during an outage.
+        context.log.warning("the indexes could not be read (%s): nothing updated", unread)
+        context.log_event(crawl_observation(context.asset_key, metadata, None))
+        return
     context.log.info("nothing new on the site and everything below is current: nothing to update")
     context.log_event(crawl_observation(context.asset_key, metadata, time.time()))
 
 
+def index_failures(failures: pd.DataFrame) -> str:
+    """The crawl's failures to read an index page, in a few words ('' when there were none)."""
+    unread = failures[failures["stage"] == "index"]
+    return "; ".join(f"{r.url}: {r.error}" for r in unread.head(3).itertuples())
+
+
 def crawl_observation(
-    key: dg.AssetKey, metadata: dict[str, object], checked_at: float
+    key: dg.AssetKey, metadata: dict[str, object], checked_at: float | None
 ) -> dg.AssetObservation:
     """What a crawl that found nothing new records: the site was checked at `checked_at`, which
-    the crawl freshness check reads as the asset's last update."""
+    the crawl freshness check reads as the asset's last update (None: it could not be read)."""
+    if checked_at is None:
+        return dg.AssetObservation(asset_key=key, metadata={**metadata, "site_read": False})
     return dg.AssetObservation(
         asset_key=key,
         metadata={
             **metadata,
+            "site_read": True,
             "dagster/last_updated_timestamp": dg.MetadataValue.timestamp(checked_at),
         },
     )

@@ -85,8 +85,12 @@ def update_reason(
 
 
 def declared_code_versions(context: dg.AssetExecutionContext) -> dict[dg.AssetKey, str]:
-    """Code versions of the assets in this run's job that declare one (dbt models and seeds)."""
-    graph = context.job_def.asset_layer.asset_graph
+    """Code versions of the code location's assets that declare one (dbt models and seeds). The
+    whole location's, not the job's: the schedule's and the sensor's jobs hold the crawl alone."""
+    try:
+        graph = context.repository_def.asset_graph
+    except Exception:  # a job executed in-process on its own has no code location: its graph
+        graph = context.job_def.asset_layer.asset_graph
     versions = {}
     for key in graph.get_all_asset_keys():
         version = graph.get(key).code_version

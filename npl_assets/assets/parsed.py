@@ -137,6 +137,11 @@ def store_outcomes(con, table: str, outcomes: Iterable[ParseOutcome]) -> tuple[i
             [[r["sha256"] for r in parsed]],
         )
     if failed:
+        # One failure row per document: the latest parser's, not a history of attempts.
+        con.execute(
+            "delete from raw.parse_failures where list_contains(?, sha256) and parser_version <> ?",
+            [[r["sha256"] for r in failed], failed[0]["parser_version"]],
+        )
         con.register("failed_rows", pd.DataFrame(failed))
         con.execute(
             "insert into raw.parse_failures by name select * from failed_rows"

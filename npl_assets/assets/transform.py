@@ -58,8 +58,10 @@ INVOCATION_PREFIX = "npl_dbt_models-"
 
 
 def dbt_target_dir() -> Path:
-    configured = os.environ.get("DBT_TARGET_PATH")
-    return Path(configured) if configured else dbt_project.project_dir / "target"
+    """Where dagster-dbt puts its invocation folders: DBT_TARGET_PATH (relative to the dbt
+    project, as dbt reads it), else the project's target/."""
+    configured = Path(os.environ.get("DBT_TARGET_PATH") or "target")
+    return configured if configured.is_absolute() else dbt_project.project_dir / configured
 
 
 def prune_invocation_folders(target: Path, keep: int = KEPT_INVOCATIONS) -> list[Path]:

@@ -98,9 +98,14 @@ def parse_index_page(html: str, page_url: str) -> IndexPage:
 
 def fetch_page(url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> str:
     """GET one page; every way of failing becomes a FetchError with a readable reason."""
+    from npl_assets.crawler.urls import is_loopback_host
+
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    # A proxy from the environment never carries loopback traffic (the bundled site).
+    handlers = [urllib.request.ProxyHandler({})] if is_loopback_host(urlsplit(url).hostname) else []
+    opener = urllib.request.build_opener(*handlers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             body = response.read()
             charset = response.headers.get_content_charset() or "utf-8"
     except urllib.error.HTTPError as exc:

@@ -19,6 +19,7 @@ WATCH_SENSOR = "new_announcements_sensor"
 # daily schedule, rather than start a failing crawl every few minutes.
 MAX_CRAWL_ATTEMPTS = 3
 ATTEMPT_TAG = "npl/attempt"
+CRAWLED_ASSET = dg.AssetKey("raw_documents")
 
 
 def _positive_int_env(name: str, default: int) -> int:
@@ -113,6 +114,19 @@ def new_announcements_sensor(
     )
 
 
+def crawled_since(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether a crawl (the schedule's, a manual one) has ended well since that run ended."""
+    record = instance.get_run_record_by_id(run_id)
+    ended = record.end_time if record is not None else None
+    if ended is None:
+        return False
+    latest = [
+        instance.fetch_materializations(CRAWLED_ASSET, limit=1).records,
+        instance.fetch_observations(CRAWLED_ASSET, limit=1).records,
+    ]
+    return any(records and records[0].timestamp > ended for records in latest)
+
+
 def retry_failed_crawl(instance: dg.DagsterInstance, base_url: str) -> dg.RunRequest | None:
     """The crawl again, if the last one this sensor started failed. The cursor already counts
     that crawl's new items as seen, so without this they would wait for the daily schedule."""
@@ -122,10 +136,10 @@ def retry_failed_crawl(instance: dg.DagsterInstance, base_url: str) -> dg.RunReq
     if not runs:
         return None
     last = runs[0]
-    if last.status not in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+    if last.status != dg.DagsterRunStatus.FAILURE:  # a cancelled crawl was meant to stop
         return None
     attempt = int(last.tags.get(ATTEMPT_TAG, "1"))
-    if attempt >= MAX_CRAWL_ATTEMPTS:
+    if attempt >= MAX_CRAWL_ATTEMPTS or crawled_since(instance, last.run_id):
         return None
     return dg.RunRequest(
         run_key=f"retry-{last.run_id}",

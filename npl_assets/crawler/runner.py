@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,6 +192,19 @@ def run_crawl(
     return CrawlSummary(url, Path(out_file), tuple(runs), round(time.perf_counter() - started, 2))
 
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def loopback_bypasses_proxy(environ: Mapping[str, str]) -> dict[str, str]:
+    """no_proxy / NO_PROXY with the loopback names added: a proxy set for the real site (or for
+    a package registry) must never carry the bundled site's loopback traffic off the machine."""
+    current = environ.get("no_proxy") or environ.get("NO_PROXY") or ""
+    names = [n.strip() for n in current.split(",") if n.strip()]
+    names += [n for n in LOOPBACK_NAMES if n not in names]
+    value = ",".join(names)
+    return {"no_proxy": value, "NO_PROXY": value}
+
+
 def scrapy_command(spider: str, part: Path, crawl_settings: dict[str, Any]) -> list[str]:
     command = [sys.executable, "-m", "scrapy", "crawl", spider, "-O", f"{part}:jsonlines"]
     for name, value in crawl_settings.items():
@@ -221,7 +234,11 @@ def _run_spider(
     if known_file is not None:
         crawl_settings["NPL_KNOWN_FILE"] = str(Path(known_file).resolve())
     crawl_settings.update(extra_settings)
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "npl_assets.crawler.settings"}
+    env = {
+        **os.environ,
+        "SCRAPY_SETTINGS_MODULE": "npl_assets.crawler.settings",
+        **loopback_bypasses_proxy(os.environ),
+    }
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with log_file.open("wb") as log:

@@ -210,18 +210,23 @@ def wait_job(
     started = started or time.monotonic()
     marker = marker_path(platform, label)
     killed = timed_out = False
-    while True:
-        if crash_at and marker.is_file():
-            kill_group(process)
-            killed = True
-            break
-        if process.poll() is not None:
-            break
-        if time.monotonic() - started > timeout:
-            kill_group(process)
-            timed_out = True
-            break
-        time.sleep(0.02)
+    try:
+        while True:
+            if crash_at and marker.is_file():
+                kill_group(process)
+                killed = True
+                break
+            if process.poll() is not None:
+                break
+            if time.monotonic() - started > timeout:
+                kill_group(process)
+                timed_out = True
+                break
+            time.sleep(0.02)
+    except BaseException:
+        # Interrupted (Ctrl-C, a test timeout): the run must not live on holding the warehouse.
+        kill_group(process)
+        raise
     what = read_marker(marker)[0] if marker.is_file() else ""
     return finish_job(
         process, label, platform.logs / f"{label}.log", started, crash_at, what, killed, timed_out

@@ -53,13 +53,13 @@ FAULTS_SEED = 7
 def faults_model(seed: int = FAULTS_SEED):
     from npl_assets.site.server import Faults
 
-    # 20 % HTTP 500s, 5 % cut bodies, 3 % answers slower than the 1 s download timeout, and
+    # 20 % HTTP 500s, 5 % cut bodies, 3 % answers slower than the 3 s download timeout, and
     # 3 % of the PDFs answer 404 for good.
     return Faults(
         error_rate=0.2,
         truncate_rate=0.05,
         slow_rate=0.03,
-        slow_seconds=1.5,
+        slow_seconds=4.5,
         not_found_rate=0.03,
         seed=seed,
     )

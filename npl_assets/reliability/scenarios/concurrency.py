@@ -156,34 +156,45 @@ def _race(
         for label in labels
     }
     ended: dict[str, JobRun] = {}
-    while len(ended) < len(processes):
-        if crash_once_at and marker.is_file() and result.killed is None:
-            what, pid = read_marker(marker)
-            label = next(lb for lb, p in processes.items() if p.pid == pid)
-            kill_group(processes[label])
-            result.killed = label
-            ended[label] = finish_job(
-                processes[label],
-                label,
-                platform.logs / f"{label}.log",
-                started,
-                crash_once_at,
-                what,
-                killed=True,
-            )
-            if file_digest(platform.serving) != good:
-                result.problems.append(f"{label} killed at {what}: the serving file changed")
-        for label, process in processes.items():
-            if label not in ended and process.poll() is not None:
-                ended[label] = finish_job(process, label, platform.logs / f"{label}.log", started)
-        if time.monotonic() - started > timeout:
+    try:
+        while len(ended) < len(processes):
+            if crash_once_at and marker.is_file() and result.killed is None:
+                what, pid = read_marker(marker)
+                label = next((lb for lb, p in processes.items() if p.pid == pid), None)
+                if label is None:
+                    raise RuntimeError(f"{marker} names process {pid}, none of the runs")
+                kill_group(processes[label])
+                result.killed = label
+                ended[label] = finish_job(
+                    processes[label],
+                    label,
+                    platform.logs / f"{label}.log",
+                    started,
+                    crash_once_at,
+                    what,
+                    killed=True,
+                )
+                if file_digest(platform.serving) != good:
+                    result.problems.append(f"{label} killed at {what}: the serving file changed")
             for label, process in processes.items():
-                if label not in ended:
-                    kill_group(process)
+                if label not in ended and process.poll() is not None:
                     ended[label] = finish_job(
-                        process, label, platform.logs / f"{label}.log", started, timed_out=True
+                        process, label, platform.logs / f"{label}.log", started
                     )
-        time.sleep(0.02)
+            if time.monotonic() - started > timeout:
+                for label, process in processes.items():
+                    if label not in ended:
+                        kill_group(process)
+                        ended[label] = finish_job(
+                            process, label, platform.logs / f"{label}.log", started, timed_out=True
+                        )
+            time.sleep(0.02)
+    except BaseException:
+        # Interrupted (Ctrl-C, a test timeout): no run may live on holding the warehouse.
+        for label, process in processes.items():
+            if label not in ended:
+                kill_group(process)
+        raise
     result.runs = [ended[label] for label in labels]
 
 
