@@ -186,3 +186,19 @@ def test_stop_releases_the_port(root: Path) -> None:
     server.stop()
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(base + "/robots.txt", timeout=2)
+
+
+def test_a_slow_answer_is_in_flight_until_it_is_logged(root: Path) -> None:
+    import threading
+
+    with SiteServer(root, faults=Faults(slow_rate=1.0, slow_seconds=0.5)) as server:
+        path = "/xxpl/xxpl_bldkzr/bldkzr_zrgg/202312/P0001.pdf"
+        thread = threading.Thread(target=raw_get, args=(server.base_url, path))
+        thread.start()
+        deadline = time.monotonic() + 5
+        while server.in_flight() == 0:
+            assert time.monotonic() < deadline, "the request never arrived"
+            time.sleep(0.01)
+        assert server.in_flight() == 1 and server.log == []
+        thread.join()
+        assert server.in_flight() == 0 and [r.path for r in server.log] == [path]

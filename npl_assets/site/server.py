@@ -201,6 +201,11 @@ class SiteServer:
             self.requests.clear()
             self.log.clear()
 
+    def in_flight(self) -> int:
+        """Requests that arrived and are not answered (logged) yet: slow ones, say."""
+        with self._lock:
+            return sum(self.requests.values()) - len(self.log)
+
     def _arrive(self, path: str) -> int:
         """Count a request; returns its attempt number for that path (0 = first)."""
         with self._lock:

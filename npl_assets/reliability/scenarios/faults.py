@@ -13,6 +13,7 @@ model made permanently 404, read from the model, not from the crawler."""
 from __future__ import annotations
 
 import functools
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,6 +75,15 @@ def permanent_404s(site: Path, faults) -> set[str]:
     }
 
 
+def settle(server, timeout: float) -> None:
+    """Wait until every request the server has seen arrive is in its log."""
+    deadline = time.monotonic() + timeout
+    while server.in_flight() > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the site server still answers requests after {timeout:g} s")
+        time.sleep(0.05)
+
+
 def run_faults_scenario(
     work: Path,
     site: Path,
@@ -112,6 +122,9 @@ def run_faults_scenario(
                     ),
                     raise_on_error=False,
                 )
+            # A slow answer the crawler gave up on is logged when its delay ends, maybe after
+            # the crawl: it belongs to this round, not the next.
+            settle(server, faults.slow_seconds + 5)
             records = server.log[log_start:]
             if not run.success:
                 result.problems.append(f"round {number}: the crawl asset failed")
