@@ -7,7 +7,12 @@ import time
 import dagster as dg
 import pytest
 
-from npl_assets.assets.idle import TERMINAL_ASSETS, stale_code_versions, update_reason
+from npl_assets.assets.idle import (
+    TERMINAL_ASSETS,
+    latest_materializations,
+    stale_code_versions,
+    update_reason,
+)
 
 CRAWL = dg.AssetKey("raw_documents")
 MODEL = dg.AssetKey("stg_listings")
@@ -60,12 +65,14 @@ def test_a_run_that_stopped_after_its_crawl_is_finished_by_the_next(
 
 def test_a_changed_dbt_model_is_rebuilt(current: dg.DagsterInstance) -> None:
     record(current, MODEL, "checksum-1")  # last built from an older version of its SQL
-    assert stale_code_versions(current, VERSIONS) == [MODEL]
+    assert stale_code_versions(latest_materializations(current, VERSIONS), VERSIONS) == [MODEL]
     assert reason(current) == "stg_listings changed since last built"
 
 
 def test_a_model_never_built_is_stale() -> None:
-    assert stale_code_versions(dg.DagsterInstance.ephemeral(), VERSIONS) == [MODEL]
+    never_built = latest_materializations(dg.DagsterInstance.ephemeral(), VERSIONS)
+    assert never_built == {}
+    assert stale_code_versions(never_built, VERSIONS) == [MODEL]
 
 
 def test_index_failures_name_the_unread_index_pages_only() -> None:

@@ -66,7 +66,7 @@ def con(tmp_path: Path):
 
 
 def pending(con, version: str) -> list[str]:
-    return [sha for sha, _ in pending_documents(con, "result", "results", version)]
+    return [sha for sha, _ in pending_documents(con, "result", version)]
 
 
 def test_nothing_is_pending_under_the_version_that_read_everything(con) -> None:

@@ -22,13 +22,16 @@ from npl_assets.reliability.scenarios.fuzz import (
 )
 from npl_assets.reliability.sites import build_site
 
+GENERATED = 6  # PDFs of the synthetic site among the bases
+
 
 @pytest.fixture(scope="module")
 def fuzzed(
     tmp_path_factory: pytest.TempPathFactory, samples_dir: Path
 ) -> tuple[FuzzResult, list, Path]:
     site = build_site(tmp_path_factory.mktemp("site"), synthetic=12, seed=2)
-    cases = build_cases(base_documents(site, samples_dir, generated=6), per_base=8, seed=5)
+    bases = base_documents(site, samples_dir, generated=GENERATED)
+    cases = build_cases(bases, per_base=8, seed=5)
     work = tmp_path_factory.mktemp("fuzz")
     return run_fuzz(work, cases), cases, work / "fuzz.duckdb"
 
@@ -41,12 +44,13 @@ def test_every_fuzzed_document_is_a_row_or_a_typed_failure(fuzzed) -> None:
     assert result.failed > result.documents // 3  # the mutations do break documents
 
 
-def test_the_mutations_cover_what_the_issue_names(fuzzed) -> None:
+def test_the_mutations_cover_what_the_issue_names(fuzzed, samples_dir: Path) -> None:
     _, cases, _ = fuzzed
     kinds = Counter(c.kind for c in cases)
     for kind in ("truncate", "truncate-eof", "flip", "html", "empty", "oversize", "encrypted"):
         assert kinds[kind] >= 1, kind
-    assert kinds["original"] == 8  # the two real samples and six generated PDFs
+    # every real sample and every generated PDF is also fuzzed unchanged, as a control
+    assert kinds["original"] == len(list(samples_dir.glob("*.pdf"))) + GENERATED
 
 
 def test_hopeless_inputs_fail_as_unreadable(fuzzed) -> None:

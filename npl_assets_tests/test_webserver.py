@@ -7,8 +7,6 @@ so the daemon is what starts a launched run; both processes are stopped by their
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from npl_assets.isolation import IsolatedPlatform
 from npl_assets.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
@@ -143,24 +142,10 @@ def small_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def dagster_ui(
     tmp_path_factory: pytest.TempPathFactory, small_site: Path, dbt_manifest: Path
 ) -> Iterator[dict]:
-    root = tmp_path_factory.mktemp("ui")
-    home, data = root / "dagster_home", root / "data"
-    home.mkdir()
-    data.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "NPL_DATA_DIR": str(data),
-        "NPL_RAW_DIR": str(data / "raw"),
-        "DUCKDB_DATABASE": str(data / "npl.duckdb"),
-        "NPL_SERVING_DATABASE": str(data / "npl_serving.duckdb"),
-        "NPL_SITE_DIR": str(small_site),
-        "GX_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    for name in ("NPL_SOURCE_URL", "NPL_SENSOR_URL"):
-        env.pop(name, None)
+    # Prepared before the webserver and the daemon start: both would create the instance's
+    # storage at once otherwise.
+    platform = IsolatedPlatform(tmp_path_factory.mktemp("ui"), small_site).prepare()
+    root, data, env = platform.root, platform.data, platform.env()
     bin_dir = Path(sys.executable).parent
     port = free_port()
     base = f"http://127.0.0.1:{port}"

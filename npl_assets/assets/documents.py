@@ -178,13 +178,9 @@ def crawl_observation(
 ) -> dg.AssetObservation:
     """What a crawl that found nothing new records: the site was checked at `checked_at`, which
     the crawl freshness check reads as the asset's last update (None: it could not be read)."""
-    if checked_at is None:
-        return dg.AssetObservation(asset_key=key, metadata={**metadata, "site_read": False})
+    stamp = {}
+    if checked_at is not None:
+        stamp["dagster/last_updated_timestamp"] = dg.MetadataValue.timestamp(checked_at)
     return dg.AssetObservation(
-        asset_key=key,
-        metadata={
-            **metadata,
-            "site_read": True,
-            "dagster/last_updated_timestamp": dg.MetadataValue.timestamp(checked_at),
-        },
+        asset_key=key, metadata={**metadata, "site_read": checked_at is not None, **stamp}
     )

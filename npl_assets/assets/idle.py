@@ -27,25 +27,25 @@ def _listed(keys: Iterable[dg.AssetKey]) -> str:
     return ", ".join(names[:MAX_LISTED]) + more
 
 
-def _latest(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, object]:
-    """The latest materialisation record entry per key (one storage query for all)."""
+def latest_materializations(
+    instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey]
+) -> dict[dg.AssetKey, dg.EventLogEntry]:
+    """The latest materialisation per key (one storage query for all)."""
     return {
         record.asset_entry.asset_key: record.asset_entry.last_materialization
-        for record in instance.get_asset_records(keys)
+        for record in instance.get_asset_records(list(keys))
         if record.asset_entry.last_materialization is not None
     }
 
 
 def stale_code_versions(
-    instance: dg.DagsterInstance, code_versions: dict[dg.AssetKey, str]
+    latest: dict[dg.AssetKey, dg.EventLogEntry], code_versions: dict[dg.AssetKey, str]
 ) -> list[dg.AssetKey]:
     """Assets whose current code version is not the one their last materialisation recorded
     (assets without a declared code version, i.e. the Python ones, never count)."""
-    latest = _latest(instance, list(code_versions))
     stale = []
     for key, version in code_versions.items():
-        entry = latest.get(key)
-        materialization = entry.asset_materialization if entry is not None else None
+        materialization = latest[key].asset_materialization if key in latest else None
         recorded = materialization.tags.get(CODE_VERSION_TAG) if materialization else None
         if recorded != version:
             stale.append(key)
@@ -68,17 +68,14 @@ def update_reason(
         return f"{new_documents} new documents"
     if unparsed_documents:
         return f"{unparsed_documents} stored documents not parsed by the current parser"
-    latest = _latest(instance, [crawled, *TERMINAL_ASSETS])
+    latest = latest_materializations(instance, {crawled, *TERMINAL_ASSETS, *code_versions})
     if crawled not in latest:
         return "no earlier crawl on this instance: everything below is built once"
-    behind = [
-        k
-        for k in TERMINAL_ASSETS
-        if k not in latest or latest[k].timestamp < latest[crawled].timestamp
-    ]
+    crawled_at = latest[crawled].timestamp
+    behind = [k for k in TERMINAL_ASSETS if k not in latest or latest[k].timestamp < crawled_at]
     if behind:
         return f"{_listed(behind)} older than the last crawl (a run stopped half-way)"
-    stale = stale_code_versions(instance, code_versions)
+    stale = stale_code_versions(latest, code_versions)
     if stale:
         return f"{_listed(stale)} changed since last built"
     return None

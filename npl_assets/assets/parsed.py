@@ -19,6 +19,8 @@ from npl_assets.automation.conditions import downstream_condition
 # Below this many documents, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 200
 COUNT_MAP_FIELDS = ("five_class", "write_off", "guarantee", "litigation")
+# Where each document type's parsed rows go (raw.<table>).
+PARSED_TABLES = {"listing": "listings", "result": "results"}
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,10 @@ def parse_many(jobs: list[tuple[str, str]], raw_dir: Path) -> Iterable[ParseOutc
         yield from pool.map(parse_stored, shas, types, [str(raw_dir)] * len(jobs), chunksize=32)
 
 
-PARSED_TABLES = {"listing": "listings", "result": "results"}
-
-
-def pending_documents(con, doc_type: str, table: str, parser_version: str) -> list[tuple[str, str]]:
+def pending_documents(con, doc_type: str, parser_version: str) -> list[tuple[str, str]]:
     """Documents with neither a row nor a failure under the current parser version: new ones,
     and, after a parser version bump, every document parsed by an older version."""
+    table = PARSED_TABLES[doc_type]
     return con.execute(
         f"""
         select distinct d.sha256, d.doc_type
@@ -110,10 +110,7 @@ def pending_documents(con, doc_type: str, table: str, parser_version: str) -> li
 
 def count_pending(con, parser_version: str) -> int:
     """How many stored documents the parse steps still have to read."""
-    return sum(
-        len(pending_documents(con, doc_type, table, parser_version))
-        for doc_type, table in PARSED_TABLES.items()
-    )
+    return sum(len(pending_documents(con, doc_type, parser_version)) for doc_type in PARSED_TABLES)
 
 
 def store_outcomes(con, table: str, outcomes: Iterable[ParseOutcome]) -> tuple[int, int]:
@@ -152,14 +149,15 @@ def store_outcomes(con, table: str, outcomes: Iterable[ParseOutcome]) -> tuple[i
 
 
 def materialize_parsed(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, doc_type: str, table: str
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, doc_type: str
 ) -> dg.MaterializeResult:
     from npl_assets.parsing import PARSER_VERSION
 
+    table = PARSED_TABLES[doc_type]
     raw_dir = settings.raw_dir()
     with duckdb.get_connection() as con:
         warehouse.ensure_schema(con)
-        jobs = pending_documents(con, doc_type, table, PARSER_VERSION)
+        jobs = pending_documents(con, doc_type, PARSER_VERSION)
     context.log.info("%d %s documents to parse", len(jobs), doc_type)
     outcomes = list(parse_many(jobs, raw_dir))
     with duckdb.get_connection() as con:
@@ -199,7 +197,7 @@ def materialize_parsed(
 def listings(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Listing announcements (转让公告, relistings included) parsed into typed rows:
     amounts in 元 as DECIMAL(18,2), overdue days, counts, auction terms, publication date."""
-    return materialize_parsed(context, duckdb, "listing", "listings")
+    return materialize_parsed(context, duckdb, "listing")
 
 
 @dg.asset(
@@ -211,4 +209,4 @@ def listings(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Ma
 )
 def results(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Result announcements (转让结果公告): project code, seller, buyer, agreement date."""
-    return materialize_parsed(context, duckdb, "result", "results")
+    return materialize_parsed(context, duckdb, "result")
