@@ -83,7 +83,9 @@ create table if not exists raw.listings (
     starting_price_yuan {MONEY},
     bid_increment_yuan {MONEY},
     deposit_required boolean,
-    publication_date date
+    publication_date date,
+    asset_type_wording varchar,
+    unread_fields json
 )
 """
 
@@ -98,7 +100,8 @@ create table if not exists raw.results (
     seller varchar not null,
     buyer varchar,
     agreement_signed_date date,
-    publication_date date
+    publication_date date,
+    unread_fields json
 )
 """
 
@@ -125,10 +128,20 @@ ALL_DDL = (
 )
 
 
+# Columns added after a table's first release: a warehouse built before gets them on its next run.
+ADDED_COLUMNS = (
+    ("listings", "asset_type_wording", "varchar"),
+    ("listings", "unread_fields", "json"),
+    ("results", "unread_fields", "json"),
+)
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     for ddl in ALL_DDL:
         con.execute(ddl)
+    for table, column, sql_type in ADDED_COLUMNS:
+        con.execute(f"alter table raw.{table} add column if not exists {column} {sql_type}")
 
 
 @contextmanager

@@ -12,7 +12,14 @@ import pytest
 from npl_assets.parsing import ListingRecord, ResultRecord, parse_pdf
 
 # Keys a listing record has beyond the expected.json files (the shared data contract).
-LISTING_EXTRAS = {"project_name", "is_relisting", "remarks"}
+LISTING_EXTRAS = {
+    "project_name",
+    "is_relisting",
+    "remarks",
+    "asset_type_wording",
+    "unread_fields",
+}
+RESULT_EXTRAS = {"unread_fields"}
 SAMPLES = ["listing_huaxia_cc_2023_02", "result_hebei_2023_01"]
 
 
@@ -25,7 +32,7 @@ def test_sample_parses_to_expected_json(samples_dir: Path, stem: str) -> None:
     expected = _expected(samples_dir, stem)
     record = parse_pdf(samples_dir / f"{stem}.pdf")
     got = record.to_json_dict()
-    extras = LISTING_EXTRAS if expected["document_type"] == "listing" else set()
+    extras = LISTING_EXTRAS if expected["document_type"] == "listing" else RESULT_EXTRAS
     assert set(got) == set(expected) | extras
     for key, value in expected.items():
         assert got[key] == value, key
@@ -40,6 +47,7 @@ def test_listing_sample_extras_and_types(samples_dir: Path) -> None:
         record.project_name == "华夏银行股份有限公司信用卡中心关于2023年第2期信用卡不良贷款转让项目"
     )
     assert record.is_relisting is False
+    assert record.asset_type_wording == "信用卡" and record.unread_fields is None
     assert record.remarks == "未偿利息包括：利息及信用卡年费、刷卡手续费、取现手续费等相关费用。"
     # exact money: principal + interest = total, to the fen
     assert record.unpaid_principal_yuan + record.unpaid_interest_yuan == record.unpaid_total_yuan

@@ -28,7 +28,6 @@ from npl_assets.parsing.errors import (
     MissingFieldError,
     NotAnAnnouncementError,
     ParseError,
-    UnknownAssetTypeError,
     UnreadablePdfError,
 )
 from npl_assets.parsing.listing import deposit_required
@@ -139,24 +138,40 @@ def test_missing_total_is_a_missing_field_error(listing_text: str) -> None:
 
 
 def test_blank_required_value_is_a_missing_field_error(listing_text: str) -> None:
-    text = _edit(listing_text, "借款人户数（户） 12200", "借款人户数（户） -")
+    text = _edit(listing_text, "未偿本息总额（元） 580,608,820.89", "未偿本息总额（元） -")
     with pytest.raises(MissingFieldError) as info:
         parse_listing_text(text, "t")
-    assert info.value.field == "borrowers"
+    assert info.value.field == "unpaid_total_yuan"
 
 
-def test_unreadable_value_is_an_invalid_value_error(listing_text: str) -> None:
+def test_unreadable_required_value_is_an_invalid_value_error(listing_text: str) -> None:
+    text = _edit(listing_text, "580,608,820.89", "580,608,820.895")
+    with pytest.raises(InvalidValueError) as info:
+        parse_listing_text(text, "t")
+    assert info.value.field == "unpaid_total_yuan" and info.value.raw == "580,608,820.895"
+
+
+def test_blank_descriptive_value_keeps_the_listing(listing_text: str, baseline: dict) -> None:
+    text = _edit(listing_text, "借款人户数（户） 12200", "借款人户数（户） -")
+    assert _changed(parse_listing_text(text, "t"), baseline) == {"borrowers": None}
+
+
+def test_unreadable_value_is_kept_as_raw_text(listing_text: str, baseline: dict) -> None:
     text = _edit(listing_text, "其他费用（元） 38,136.00", "其他费用（元） 38,136.005")
-    with pytest.raises(InvalidValueError) as info:
-        parse_listing_text(text, "t")
-    assert info.value.field == "other_fees_yuan" and info.value.raw == "38,136.005"
+    changed = _changed(parse_listing_text(text, "t"), baseline)
+    assert changed == {"other_fees_yuan": None, "unread_fields": {"other_fees_yuan": "38,136.005"}}
 
 
-def test_unreadable_count_list(listing_text: str) -> None:
+def test_unreadable_count_list_is_kept_as_raw_text(listing_text: str, baseline: dict) -> None:
     text = _edit(listing_text, "已核销 12276 笔", "已核销 全部")
-    with pytest.raises(InvalidValueError) as info:
-        parse_listing_text(text, "t")
-    assert info.value.field == "write_off"
+    changed = _changed(parse_listing_text(text, "t"), baseline)
+    assert changed == {"write_off": None, "unread_fields": {"write_off": "已核销 全部"}}
+
+
+def test_count_list_with_an_unknown_category_is_kept(listing_text: str, baseline: dict) -> None:
+    text = _edit(listing_text, "已核销 12276 笔", "已核销 12000 笔;部分核销 276 笔")
+    changed = _changed(parse_listing_text(text, "t"), baseline)
+    assert changed == {"write_off": {"已核销": 12000, "部分核销": 276}}
 
 
 def test_missing_footer_date_leaves_the_date_to_the_index(
@@ -176,11 +191,31 @@ def test_relisting_title(listing_text: str, baseline: dict) -> None:
     }
 
 
-def test_unknown_asset_type_wording(listing_text: str) -> None:
-    text = _edit(listing_text, "第2期信\n用卡不良", "第2期个人住房不良")
-    with pytest.raises(UnknownAssetTypeError) as info:
-        parse_listing_text(text, "t")
-    assert info.value.field == "asset_type"
+@pytest.mark.parametrize(
+    ("old", "new", "wording"),
+    [
+        ("第2期信\n用卡不良", "第2期个人住房不良", "个人住房"),
+        # the current form, with a parenthetical the table does not know
+        ("第2期信\n用卡不良贷款", "第2期个人不良贷款（个人不良贷款）", "个人不良贷款"),
+        ("第2期信\n用卡不良贷款", "第2期个人不良贷款（小微企业主经营贷）", "小微企业主经营贷"),
+    ],
+)
+def test_unknown_asset_type_wording_keeps_the_listing(
+    listing_text: str, baseline: dict, old: str, new: str, wording: str
+) -> None:
+    record = parse_listing_text(_edit(listing_text, old, new), "t")
+    assert record.asset_type == "其他"
+    assert record.asset_type_wording == wording
+    assert record.unpaid_total_yuan == Decimal("580608820.89")
+    changed = set(_changed(record, baseline))
+    assert changed == {"asset_type", "asset_type_wording", "title", "project_name"}
+
+
+def test_title_in_no_known_shape_keeps_year_and_batch(listing_text: str) -> None:
+    text = _edit(listing_text, "第2期信\n用卡不良贷款转让项目", "第二批次不良资产包第2期转让项目")
+    record = parse_listing_text(text, "t")
+    assert (record.batch_year, record.batch_no, record.asset_type) == (2023, 2, "其他")
+    assert record.asset_type_wording == "第二批次不良资产包"
 
 
 def test_parse_text_dispatches_on_title(listing_text: str, result_text: str) -> None:
@@ -206,11 +241,18 @@ def test_result_without_footer_date(result_text: str) -> None:
     assert record.agreement_signed_date == date(2023, 11, 24)
 
 
-def test_result_missing_code(result_text: str) -> None:
-    text = _edit(result_text, "项目编号 NPL2023003560\n", "")
-    with pytest.raises(MissingFieldError) as info:
-        parse_result_text(text, "r.pdf")
-    assert info.value.field == "project_code"
+def test_result_missing_code_keeps_the_result(result_text: str) -> None:
+    record = parse_result_text(_edit(result_text, "项目编号 NPL2023003560\n", ""), "r.pdf")
+    assert record.project_code is None and record.unread_fields is None
+    assert record.buyer == "天津滨海正信资产管理有限公司"
+
+
+def test_result_unreadable_code_and_date_are_kept_as_raw_text(result_text: str) -> None:
+    text = _edit(result_text, "NPL2023003560", "待定")
+    text = _edit(text, "2023年11月24日", "2023年底")
+    record = parse_result_text(text, "r.pdf")
+    assert record.project_code is None and record.agreement_signed_date is None
+    assert record.unread_fields == {"project_code": "待定", "agreement_signed_date": "2023年底"}
 
 
 @pytest.mark.parametrize(
@@ -546,4 +588,5 @@ def test_drawn_result_pdf() -> None:
         "buyer": "辽宁富安金融资产管理有限公司",
         "agreement_signed_date": "2023-06-29",
         "publication_date": "2023-07-13",
+        "unread_fields": None,
     }

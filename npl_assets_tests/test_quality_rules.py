@@ -36,6 +36,7 @@ def listing_row(name: str = "good", **overrides: Any) -> dict[str, Any]:
         "batch_year": 2023,
         "batch_no": 2,
         "asset_type": "信用卡透支",
+        "asset_type_wording": "信用卡",
         "transaction_base_date": "2023-09-23",
         "loans": 12276,
         "borrowers": 12200,
@@ -47,6 +48,7 @@ def listing_row(name: str = "good", **overrides: Any) -> dict[str, Any]:
         "starting_price_yuan": Decimal("14100000.00"),
         "bid_date": "2023-12-21",
         "publication_date": "2023-12-07",
+        "unread_fields": None,
     }
     row.update(overrides)
     return row
@@ -87,7 +89,6 @@ CORRUPTIONS: dict[str, tuple[dict[str, Any], set[str]]] = {
         {"starting_price_yuan": None},
         {"starting_price_present_before_2025_10_27"},
     ),
-    "missing_batch_no": ({"batch_no": None}, {"batch_no_present"}),
     "no_loans": ({"loans": 0, "borrowers": 0}, {"loans_positive", "borrowers_positive"}),
 }
 
@@ -199,6 +200,36 @@ def test_soft_expectations_warn_without_holding_back() -> None:
     }
 
 
+def test_descriptive_gaps_warn_and_name_what_to_look_at() -> None:
+    """Only what the marts cannot do without holds a listing back; a missing descriptive field,
+    an unknown asset-type wording or an unreadable value warns, naming the wording or raw text."""
+    frame = pd.DataFrame(
+        [
+            listing_row("no_batch", batch_no=None),
+            listing_row("no_counts", loans=None, borrowers=None, transaction_base_date=None),
+            listing_row("new_wording", asset_type="其他", asset_type_wording="个人住房按揭"),
+            listing_row("unread", other_fees_yuan=None, unread_fields='{"other_fees_yuan": "x"}'),
+        ]
+    )
+    report = validate_listings(frame)
+    assert report.hard_failures == [] and report.held_back == []
+    found = {(f.sha256, f.expectation) for f in report.soft_failures}
+    assert found == {
+        (sha("no_batch"), "batch_no_present"),
+        (sha("no_counts"), "loans_present"),
+        (sha("no_counts"), "borrowers_present"),
+        (sha("no_counts"), "transaction_base_date_present"),
+        (sha("new_wording"), "asset_type_wording_known"),
+        (sha("unread"), "all_values_read"),
+    }
+    by_name = {f.expectation: f for f in report.soft_failures}
+    assert by_name["asset_type_wording_known"].value == {
+        "asset_type": "其他",
+        "asset_type_wording": "个人住房按揭",
+    }
+    assert "other_fees_yuan" in str(by_name["all_values_read"].value)
+
+
 def test_blank_text_counts_as_missing() -> None:
     report = validate_listings(pd.DataFrame([listing_row("blank_seller", seller="  ")]))
     assert hard_failures_by_sha(report) == {sha("blank_seller"): {"seller_present"}}
@@ -244,6 +275,7 @@ def result_row(name: str = "good", **overrides: Any) -> dict[str, Any]:
         "buyer": "天津滨海正信资产管理有限公司",
         "agreement_signed_date": "2023-11-24",
         "publication_date": "2023-12-11",
+        "unread_fields": None,
     }
     row.update(overrides)
     return row
@@ -324,6 +356,7 @@ def csv_listings_frame(rows: list[dict[str, str]]) -> pd.DataFrame:
                 "starting_price_yuan": blank(row["起始价（元）"]),
                 "bid_date": bid,
                 "publication_date": bid - pd.Timedelta(days=14),
+                "unread_fields": None,
             }
         )
     return pd.DataFrame(records)
@@ -360,6 +393,7 @@ def test_real_2023_results_pass_hard_rules(shared_dir: Path) -> None:
             "buyer": blank(r["受让方全称"]),
             "agreement_signed_date": r["转让协议签署日期"],
             "publication_date": pd.Timestamp(r["转让协议签署日期"]) + pd.Timedelta(days=14),
+            "unread_fields": None,
         }
         for n, r in enumerate(rows)
     )

@@ -18,7 +18,8 @@ from npl_assets.automation.conditions import downstream_condition
 
 # Below this many documents, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 200
-COUNT_MAP_FIELDS = ("five_class", "write_off", "guarantee", "litigation")
+# Record fields stored as JSON objects.
+JSON_FIELDS = ("five_class", "write_off", "guarantee", "litigation", "unread_fields")
 # Where each document type's parsed rows go (raw.<table>).
 PARSED_TABLES = {"listing": "listings", "result": "results"}
 
@@ -71,7 +72,7 @@ def parse_stored(sha256: str, doc_type: str, raw_dir: str) -> ParseOutcome:
             "document_type",
         )
     row.pop("document_type", None)
-    for key in COUNT_MAP_FIELDS:
+    for key in JSON_FIELDS:
         if key in row and row[key] is not None:
             row[key] = json.dumps(row[key], ensure_ascii=False)
     row.update(sha256=sha256, parser_version=PARSER_VERSION, parsed_at=now)

@@ -22,7 +22,9 @@ from npl_assets.parsing.result import parse_result_text
 
 # Bumped when parsing changes what it reads; every stored document is then parsed again.
 # 2: a footer without a date is no longer a failure (publication_date is None).
-PARSER_VERSION = "2"
+# 3: only title, seller and unpaid total are required; an unknown asset-type wording is 其他 with
+#    the wording kept; unreadable optional values are None with their raw text in unread_fields.
+PARSER_VERSION = "3"
 # Announcements are 100-300 KB; anything over the crawler's own cap (NPL_MAX_PDF_BYTES, 20 MiB)
 # is refused unread rather than handed to PDFium whole.
 MAX_PDF_BYTES = 20 * 1024 * 1024

@@ -5,8 +5,8 @@ the field, so a failure row in the warehouse says what to look at without re-run
     ├── UnreadablePdfError                     not a PDF, broken, encrypted, empty, no text layer
     ├── NotAnAnnouncementError                 a readable PDF that is neither listing nor result
     ├── MissingFieldError(document, field)     a required label or its value is absent
-    └── InvalidValueError(document, field, raw) a value is there but does not read as its type
-        └── UnknownAssetTypeError              a title wording the asset-type table does not know
+    └── InvalidValueError(document, field, raw) a required value is there but does not read as
+                                               its type (an optional one is kept as raw text)
 
 The pure normalisers know no document: they raise `NormaliseError` (a ValueError), which the
 parser turns into an `InvalidValueError` naming the document and field.
@@ -48,11 +48,6 @@ class InvalidValueError(ParseError):
         if reason:
             message += f": {reason}"
         super().__init__(document, message, field=field)
-
-
-class UnknownAssetTypeError(InvalidValueError):
-    """The title's asset-type wording is not in the known table: add it there rather than
-    letting the parser guess."""
 
 
 class NormaliseError(ValueError):

@@ -1,14 +1,20 @@
 """转让公告 (listing, relistings included) text -> ListingRecord.
 
-Required fields: title (hence project name, seller, asset type), transaction base date, loans,
-borrowers, unpaid principal, interest and total, and the publication date. Without any of these
-a listing is useless for the sums people ask about, so it fails with MissingFieldError. Every
-other field is optional: absent label or blank cell -> None (never 0). 起始价 in particular is no
-longer disclosed from late 2025 on.
+Required, because the marts cannot place or size a listing without them: the title (hence the
+project name and the seller) and 未偿本息总额. A listing without one fails with MissingFieldError
+or InvalidValueError. The quarter comes from the footer's publication date, else the index date,
+so a missing footer date is not fatal either.
+
+Everything else is descriptive and tolerated: an absent label or blank cell is None (never 0);
+a value that does not read as its type is None too, with its raw text kept in `unread_fields`
+({field: raw}); an asset-type wording the table does not know is 其他 with the wording kept. The
+quality suite flags each of these (soft expectations) so that the mapping can be extended.
+起始价 in particular is no longer disclosed from late 2025 on.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -18,8 +24,6 @@ from npl_assets.parsing.errors import (
     MissingFieldError,
     NormaliseError,
     NotAnAnnouncementError,
-    UnknownAssetTypeError,
-    UnknownAssetTypeWording,
 )
 from npl_assets.parsing.layout import (
     Label,
@@ -90,14 +94,7 @@ _READERS: dict[str, Callable[[str], Any]] = {
     "weighted_avg_borrower_age": parse_decimal,
     "extension_minutes": parse_count,
 }
-REQUIRED = (
-    "transaction_base_date",
-    "loans",
-    "borrowers",
-    "unpaid_principal_yuan",
-    "unpaid_interest_yuan",
-    "unpaid_total_yuan",
-)
+REQUIRED = ("unpaid_total_yuan",)
 _DATETIME_FIELDS = ("registration_deadline", "auction_start", "auction_end")
 _TEXT_FIELDS = ("transfer_method", "bidding_method")
 
@@ -146,6 +143,15 @@ def _read(name: str, field: str, raw: str | None) -> Any:
         raise InvalidValueError(name, field, raw, exc.expected) from exc
 
 
+def _read_count_list(name: str, field: str, slot: str | None) -> dict[str, int] | None:
+    if slot is None:
+        return None
+    try:
+        return parse_count_list(slot)
+    except NormaliseError as exc:
+        raise InvalidValueError(name, field, slot.strip(), exc.expected) from exc
+
+
 def _is_blank(slot: str) -> bool:
     return fold("".join(slot.split())).strip(":") in NULL_MARKERS
 
@@ -183,6 +189,18 @@ def _remarks(text: str) -> str | None:
     return None if fold(value) in NULL_MARKERS else value
 
 
+def _tolerated(unread: dict[str, str], field: str, read: Callable[[], Any], raw: str | None) -> Any:
+    """`read()`, or None with the raw text noted in `unread` when an optional value does not
+    read as its type (a required one still fails)."""
+    try:
+        return read()
+    except InvalidValueError as exc:
+        if field in REQUIRED:
+            raise
+        unread[field] = " ".join((raw if raw is not None else exc.raw).split())
+        return None
+
+
 def parse_listing_text(text: str, name: str) -> ListingRecord:
     """Parse the extracted text of a listing PDF. Raises a ParseError subclass naming `name`."""
     text = clean_text(text)
@@ -191,8 +209,6 @@ def parse_listing_text(text: str, name: str) -> ListingRecord:
         raise NotAnAnnouncementError(name, "no 不良贷款转让公告 title at the top of the document")
     try:
         info = parse_project_name(title.title)
-    except UnknownAssetTypeWording as exc:
-        raise UnknownAssetTypeError(name, "asset_type", title.title, exc.expected) from exc
     except NormaliseError as exc:
         raise InvalidValueError(name, "title", title.title, exc.expected) from exc
 
@@ -212,18 +228,26 @@ def parse_listing_text(text: str, name: str) -> ListingRecord:
             label = next(lab.core for lab in TABLE_LABELS if lab.field == field)
             raise MissingFieldError(name, field, f"label {label} not found")
     raw = assign_typed(located, slot_text, {lab.field: _accepts(lab.field) for lab in TABLE_LABELS})
+    unread: dict[str, str] = {}
     values: dict[str, Any] = {
-        lab.field: _read(name, lab.field, raw.get(lab.field)) for lab in TABLE_LABELS
+        lab.field: _tolerated(
+            unread,
+            lab.field,
+            functools.partial(_read, name, lab.field, raw.get(lab.field)),
+            raw.get(lab.field) or slot_text.get(lab.field),
+        )
+        for lab in TABLE_LABELS
     }
     for field in REQUIRED:
         if values[field] is None:
             raise MissingFieldError(name, field, "its cell is blank")
     for lab in COUNT_LABELS:
-        slot = slot_text.get(lab.field)
-        try:
-            values[lab.field] = None if slot is None else parse_count_list(slot)
-        except NormaliseError as exc:
-            raise InvalidValueError(name, lab.field, slot.strip(), exc.expected) from exc
+        values[lab.field] = _tolerated(
+            unread,
+            lab.field,
+            functools.partial(_read_count_list, name, lab.field, slot_text.get(lab.field)),
+            slot_text.get(lab.field),
+        )
     values["remarks"] = _remarks(text[remark_match.end() : table_end]) if remark_match else None
 
     end_match = _SCHEDULE_END.search(text, table_end, body_end)
@@ -231,7 +255,12 @@ def parse_listing_text(text: str, name: str) -> ListingRecord:
     schedule = locate(text, SCHEDULE_LABELS, table_end, schedule_end)
     schedule_text = slots(text, schedule, schedule_end)
     for lab in SCHEDULE_LABELS:
-        values[lab.field] = _read_schedule(name, lab.field, schedule_text.get(lab.field))
+        values[lab.field] = _tolerated(
+            unread,
+            lab.field,
+            functools.partial(_read_schedule, name, lab.field, schedule_text.get(lab.field)),
+            schedule_text.get(lab.field),
+        )
 
     # A footer without its date is not fatal: the index lists the date too, and the warehouse
     # falls back to it (the quality suite flags the row).
@@ -244,6 +273,8 @@ def parse_listing_text(text: str, name: str) -> ListingRecord:
         batch_year=info.batch_year,
         batch_no=info.batch_no,
         asset_type=info.asset_type,
+        asset_type_wording=info.asset_type_wording,
+        unread_fields=unread or None,
         deposit_required=deposit_required(text[table_end:body_end]),
         publication_date=published,
         **values,

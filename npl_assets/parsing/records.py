@@ -11,6 +11,8 @@ from typing import Any, Literal
 from npl_assets.parsing.normalize import format_decimal
 
 CountMap = dict[str, int]
+# Optional values that were there but did not read as their type: {field: raw text}.
+UnreadMap = dict[str, str]
 
 
 def _json_value(value: Any) -> Any:
@@ -34,8 +36,9 @@ class _JsonRecord:
 
 @dataclass(frozen=True)
 class ListingRecord(_JsonRecord):
-    """A 转让公告 (relistings included). Optional values are None when the PDF leaves them out
-    or blank; required ones (see listing.REQUIRED) are always set."""
+    """A 转让公告 (relistings included). Optional values are None when the PDF leaves them out,
+    blank or unreadable (then `unread_fields` has the raw text); required ones (see
+    listing.REQUIRED) are always set."""
 
     title: str
     project_name: str
@@ -44,11 +47,12 @@ class ListingRecord(_JsonRecord):
     batch_year: int | None
     batch_no: int | None
     asset_type: str
-    transaction_base_date: date
-    loans: int
-    borrowers: int
-    unpaid_principal_yuan: Decimal
-    unpaid_interest_yuan: Decimal
+    asset_type_wording: str | None
+    transaction_base_date: date | None
+    loans: int | None
+    borrowers: int | None
+    unpaid_principal_yuan: Decimal | None
+    unpaid_interest_yuan: Decimal | None
     unpaid_total_yuan: Decimal
     other_fees_yuan: Decimal | None
     weighted_avg_overdue_days: Decimal | None
@@ -72,6 +76,7 @@ class ListingRecord(_JsonRecord):
     bid_increment_yuan: Decimal | None
     deposit_required: bool | None
     publication_date: date | None  # None: no date under 特此公告
+    unread_fields: UnreadMap | None = None
     document_type: Literal["listing"] = field(default="listing", init=False)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -81,15 +86,18 @@ class ListingRecord(_JsonRecord):
 
 @dataclass(frozen=True)
 class ResultRecord(_JsonRecord):
-    """A 转让结果公告. It never carries the price."""
+    """A 转让结果公告. It never carries the price. Only the project name and the seller are
+    required; a missing or unreadable code or agreement date is None (unreadable: the raw text is
+    in `unread_fields`)."""
 
     title: str
     project_name: str
-    project_code: str
+    project_code: str | None
     seller: str
     buyer: str | None
-    agreement_signed_date: date
+    agreement_signed_date: date | None
     publication_date: date | None  # None: no date under 特此公告
+    unread_fields: UnreadMap | None = None
     document_type: Literal["result"] = field(default="result", init=False)
 
     def to_json_dict(self) -> dict[str, Any]:

@@ -1,19 +1,16 @@
 """转让结果公告 (result) text -> ResultRecord.
 
-Required: project name, project code, seller, agreement date, publication date. The buyer is
-optional (None when the cell is blank) so that an odd result is still linked to its listing.
+Required: the title (hence the project name) and the seller (the table's 出让方全称, else the
+title's): a result is linked to its listing by these two. Project code, buyer and agreement date
+are optional: None when the cell is missing or blank; a value that does not read as its type is
+None too, its raw text kept in `unread_fields`, so an odd result still links to its listing.
 """
 
 from __future__ import annotations
 
 import re
 
-from npl_assets.parsing.errors import (
-    InvalidValueError,
-    MissingFieldError,
-    NormaliseError,
-    NotAnAnnouncementError,
-)
+from npl_assets.parsing.errors import MissingFieldError, NormaliseError, NotAnAnnouncementError
 from npl_assets.parsing.layout import (
     Label,
     announcement_end,
@@ -67,14 +64,11 @@ def parse_result_text(text: str, name: str) -> ResultRecord:
     project = _name(values.get("project_name"))
     project_name = _project_name(project or title.title)
 
-    code_slot = values.get("project_code")
-    if code_slot is None or _name(code_slot) is None:
-        raise MissingFieldError(name, "project_code")
-    code = _PROJECT_CODE.search(fold(code_slot).upper())
-    if not code:
-        raise InvalidValueError(
-            name, "project_code", code_slot.strip(), "a code like NPL2023003560"
-        )
+    unread: dict[str, str] = {}
+    code_slot = _name(values.get("project_code"))
+    code = _PROJECT_CODE.search(fold(code_slot).upper()) if code_slot else None
+    if code_slot and not code:
+        unread["project_code"] = code_slot
 
     seller = _name(values.get("seller"))
     if seller is None:
@@ -84,15 +78,13 @@ def parse_result_text(text: str, name: str) -> ResultRecord:
             raise MissingFieldError(name, "seller", "no 出让方全称 and no seller in the title")
         seller = head
 
-    date_slot = values.get("agreement_signed_date")
-    if date_slot is None or _name(date_slot) is None:
-        raise MissingFieldError(name, "agreement_signed_date")
-    try:
-        signed = find_date(date_slot)
-    except NormaliseError as exc:
-        raise InvalidValueError(
-            name, "agreement_signed_date", date_slot.strip(), exc.expected
-        ) from exc
+    date_slot = _name(values.get("agreement_signed_date"))
+    signed = None
+    if date_slot:
+        try:
+            signed = find_date(date_slot)
+        except NormaliseError:
+            unread["agreement_signed_date"] = date_slot
 
     # A footer without its date is not fatal: the index lists the date too, and the warehouse
     # falls back to it (the quality suite flags the row).
@@ -100,9 +92,10 @@ def parse_result_text(text: str, name: str) -> ResultRecord:
     return ResultRecord(
         title=title.title,
         project_name=project_name,
-        project_code=code.group(),
+        project_code=code.group() if code else None,
         seller=seller,
         buyer=_name(values.get("buyer")),
         agreement_signed_date=signed,
         publication_date=published,
+        unread_fields=unread or None,
     )

@@ -25,10 +25,14 @@ BUSINESS = "个人经营性贷款"
 CONSUMER_AND_BUSINESS = "个人消费及经营性贷款"
 MIXED = "混合"
 CORPORATE = "对公"
-ASSET_TYPES = (CONSUMER, CARD, BUSINESS, CONSUMER_AND_BUSINESS, MIXED, CORPORATE)
+# A wording the table below does not know: the document is kept, its wording stored beside it
+# and flagged by a soft expectation, so someone can extend the table.
+OTHER = "其他"
+ASSET_TYPES = (CONSUMER, CARD, BUSINESS, CONSUMER_AND_BUSINESS, MIXED, CORPORATE, OTHER)
 
 # Wording stems (after dropping 信用/贷款/透支/类/性 suffixes) -> asset type. Only wordings seen in
-# real titles are here: an unseen one raises UnknownAssetTypeWording so that someone looks at it.
+# real titles are here: an unseen one raises UnknownAssetTypeWording, which a title turns into
+# OTHER, never a guess.
 _STEMS = {
     "个人消费": CONSUMER,
     "个人经营": BUSINESS,
@@ -55,6 +59,10 @@ _BATCH = re.compile(
 )
 _CORPORATE = re.compile(r"^(?P<year>\d{4})年(?P<company>.+?)不良贷款转让(?:项目)?$")
 _SELLER_NO_ABOUT = re.compile(rf"^(?P<seller>.+?)(?=(?:\d{{4}}年)?第{_NUM}期)")
+# For titles in no known shape: a batch year and number wherever they stand.
+_ANY_YEAR = re.compile(r"(?P<year>(?:19|20)\d{2})年")
+_ANY_BATCH_NO = re.compile(rf"第(?P<no>{_NUM})期")
+_PROJECT_TAIL = re.compile(r"(?:不良(?:贷款|资产))?转让(?:项目)?$")
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,8 @@ class TitleInfo:
     batch_no: int | None
     asset_type: str
     is_relisting: bool
+    # The title's own words for the asset type ("个人消费及经营类信用"), kept as published.
+    asset_type_wording: str | None = None
 
 
 def parse_cn_number(raw: str) -> int:
@@ -117,6 +127,14 @@ def asset_type_from_wording(wording: str) -> str:
     raise UnknownAssetTypeWording(wording)  # pragma: no cover - every stem maps to one of those
 
 
+def classify_wording(wording: str) -> str:
+    """Like `asset_type_from_wording`, but an unknown wording is OTHER rather than an error."""
+    try:
+        return asset_type_from_wording(wording)
+    except UnknownAssetTypeWording:
+        return OTHER
+
+
 def strip_title_suffix(title: str) -> tuple[str, str | None]:
     """('…转让项目', 'listing'|'result'|None): the project name part and the document type the
     suffix announces. A relisting marker after the suffix is kept in the project part."""
@@ -132,8 +150,9 @@ def strip_title_suffix(title: str) -> tuple[str, str | None]:
 
 
 def parse_project_name(raw: str) -> TitleInfo:
-    """Split a project name (or a whole title) into its parts. Raises NormaliseError when the
-    name does not follow any known pattern, UnknownAssetTypeWording for an unknown wording."""
+    """Split a project name (or a whole title) into its parts. Raises NormaliseError only when
+    no seller can be read; an asset-type wording or a shape it does not know gives OTHER, with
+    the wording kept, so the listing and its amounts still count."""
     name, _ = strip_title_suffix(raw)
     is_relisting = bool(_RELISTING.search(name))
     name = _RELISTING.sub("", name)
@@ -150,15 +169,14 @@ def parse_project_name(raw: str) -> TitleInfo:
         wording = m["wording"]
         if wording in ("", "个人") and m["paren"]:
             wording = m["paren"]  # current form: 个人不良贷款（个人消费贷款）
-        if not wording:
-            raise UnknownAssetTypeWording(raw)
         return TitleInfo(
             project_name=name,
             seller=seller,
             batch_year=int(m["year"]) if m["year"] else None,
             batch_no=parse_cn_number(m["no"]),
-            asset_type=asset_type_from_wording(wording),
+            asset_type=classify_wording(wording) if wording else OTHER,
             is_relisting=is_relisting,
+            asset_type_wording=wording or None,
         )
     m = _CORPORATE.match(rest)
     # "2023年个人…不良贷款转让项目" without 期数 is a malformed batch title, not a corporate item.
@@ -170,5 +188,29 @@ def parse_project_name(raw: str) -> TitleInfo:
             batch_no=None,
             asset_type=CORPORATE,
             is_relisting=is_relisting,
+            asset_type_wording=m["company"],
         )
-    raise NormaliseError(raw, "a project name like '{seller}关于YYYY年第N期…不良贷款转让项目'")
+    return _unknown_shape(name, seller, rest, is_relisting)
+
+
+def _unknown_shape(name: str, seller: str, rest: str, is_relisting: bool) -> TitleInfo:
+    """A title in no known shape that still names a transfer project ("…转让项目"): keep what
+    can be read (year, 期数) and the words in between."""
+    if not _PROJECT_TAIL.search(rest):
+        raise NormaliseError(name, "a project name like '{seller}关于YYYY年第N期…转让项目'")
+    year = _ANY_YEAR.search(rest)
+    batch = _ANY_BATCH_NO.search(rest)
+    wording = _PROJECT_TAIL.sub("", rest)
+    for found in (batch, year):
+        if found:
+            wording = wording.replace(found.group(), "", 1)
+    wording = wording.strip("：:，,")
+    return TitleInfo(
+        project_name=name,
+        seller=seller,
+        batch_year=int(year["year"]) if year else None,
+        batch_no=parse_cn_number(batch["no"]) if batch else None,
+        asset_type=classify_wording(wording) if wording else OTHER,
+        is_relisting=is_relisting,
+        asset_type_wording=wording or None,
+    )

@@ -198,12 +198,30 @@ def matches(column: str, regex: str, severity: Severity, reason: str, *, name: s
 
 
 def not_in(
-    column: str, values: Sequence[str], severity: Severity, reason: str, *, name: str
+    column: str,
+    values: Sequence[str],
+    severity: Severity,
+    reason: str,
+    *,
+    name: str,
+    report_columns: tuple[str, ...] | None = None,
 ) -> Rule:
     return Rule(
         name=name,
         expectation="ExpectColumnValuesToNotBeInSet",
         kwargs={"column": column, "value_set": list(values)},
+        severity=severity,
+        reason=reason,
+        column=column,
+        report_columns=report_columns or (column,),
+    )
+
+
+def is_null(column: str, severity: Severity, reason: str, *, name: str) -> Rule:
+    return Rule(
+        name=name,
+        expectation="ExpectColumnValuesToBeNull",
+        kwargs={"column": column},
         severity=severity,
         reason=reason,
         column=column,
@@ -236,24 +254,31 @@ LISTING_NUMBER_COLUMNS = (
     "batch_no",
     "weighted_avg_overdue_days",
 )
-LISTING_TEXT_COLUMNS = ("sha256", "title", "seller", "asset_type")
+LISTING_TEXT_COLUMNS = ("sha256", "title", "seller", "asset_type", "asset_type_wording")
 # Derived in `validation.prepare_listings`: principal + interest - total, computed exactly.
 TOTAL_RESIDUAL = "total_residual_yuan"
 
+# What the marts cannot do without (a listing lacking one is held back): its identity, its size
+# and the date that places it in a quarter.
 _REQUIRED_LISTING_FIELDS = {
     "sha256": "document hash (sha256) is missing",
     "title": "title is missing",
     "seller": "seller (出让方) is missing",
+    "unpaid_total_yuan": "unpaid total (未偿本息总额) is missing",
+    LISTING_DATE: "publication date is missing from both the PDF footer and the index "
+    "(the quarter depends on it)",
+}
+# Descriptive fields: a listing without one still counts, flagged so that someone looks.
+_DESCRIPTIVE_LISTING_FIELDS = {
     "loans": "number of loans (资产笔数) is missing",
     "borrowers": "number of borrowers (借款人户数) is missing",
     "unpaid_principal_yuan": "unpaid principal (未偿本金总额) is missing",
     "unpaid_interest_yuan": "unpaid interest (未偿利息总额) is missing",
-    "unpaid_total_yuan": "unpaid total (未偿本息总额) is missing",
     "transaction_base_date": "transaction base date (交易基准日) is missing",
-    LISTING_DATE: "publication date is missing from both the PDF footer and the index "
-    "(the quarter depends on it)",
     "bid_date": "bid date (竞价日) is missing",
 }
+# The parser's asset type for a title wording its table does not know.
+UNKNOWN_ASSET_TYPE = "其他"
 
 _NON_NEGATIVE_AMOUNTS = {
     "unpaid_principal_yuan": "unpaid principal (未偿本金总额) is negative",
@@ -269,9 +294,25 @@ LISTING_SUITE = Suite(
     rules=(
         unique("sha256", HARD, "more than one row for the same document (sha256)"),
         *(not_null(column, HARD, reason) for column, reason in _REQUIRED_LISTING_FIELDS.items()),
+        *(not_null(column, SOFT, reason) for column, reason in _DESCRIPTIVE_LISTING_FIELDS.items()),
+        not_in(
+            "asset_type",
+            [UNKNOWN_ASSET_TYPE],
+            SOFT,
+            "the title's asset-type wording is not in the parser's table (asset type 其他): "
+            "extend the table with the wording shown",
+            name="asset_type_wording_known",
+            report_columns=("asset_type", "asset_type_wording"),
+        ),
+        is_null(
+            "unread_fields",
+            SOFT,
+            "a value did not read as its type and is null; its raw text is shown",
+            name="all_values_read",
+        ),
         not_null(
             "batch_no",
-            HARD,
+            SOFT,
             "batch number (期数) is missing; only corporate single-borrower items "
             f"(asset type {CORPORATE_ASSET_TYPE}) may lack one",
             condition=Condition("asset_type", "!=", CORPORATE_ASSET_TYPE),
@@ -412,6 +453,12 @@ RESULT_SUITE = Suite(
         not_null("seller", HARD, "seller (出让方全称) is missing"),
         not_null("buyer", HARD, "buyer (受让方全称) is missing"),
         not_null("project_code", HARD, "project code (项目编号) is missing"),
+        is_null(
+            "unread_fields",
+            SOFT,
+            "a value did not read as its type and is null; its raw text is shown",
+            name="all_values_read",
+        ),
         matches(
             "project_code",
             PROJECT_CODE_STRUCTURE,

@@ -34,6 +34,7 @@ renamed as (
         source.batch_year,
         source.batch_no,
         source.asset_type,
+        source.asset_type_wording,
         source.transaction_base_date,
         source.loans,
         source.borrowers,
@@ -62,6 +63,7 @@ renamed as (
         source.bid_increment_yuan,
         source.deposit_required,
         source.publication_date,
+        source.unread_fields,
         coalesce(source.publication_date, documents.list_date) as listing_date
     from source
     left join documents on documents.sha256 = source.sha256

@@ -33,6 +33,7 @@ renamed as (
         {{ normalise_name('source.buyer') }} as buyer_as_published,
         source.agreement_signed_date,
         source.publication_date,
+        source.unread_fields,
         coalesce(source.publication_date, documents.list_date) as result_date
     from source
     left join documents on documents.sha256 = source.sha256
@@ -57,6 +58,7 @@ final as (
         renamed.buyer_as_published,
         renamed.agreement_signed_date,
         renamed.publication_date,
+        renamed.unread_fields,
         renamed.result_date,
         {{ quarter_label('renamed.result_date') }} as quarter
     from renamed
