@@ -60,6 +60,7 @@ run: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	@echo "top seller-quarters by unpaid total (serving file $(NPL_SERVING_DATABASE)):"
 	@$(BIN)/npl sql "select quarter, seller, seller_type, listings, unpaid_total_yuan, weighted_avg_overdue_days, starting_price_ratio, sold_listings from seller_quarterly_metrics order by unpaid_total_yuan desc limit 15"
 	@echo "quarterly reports: data/reports/index.html"
+	@$(BIN)/npl status || { echo "documents were lost: stored but neither parsed, quarantined nor failed"; exit 1; }
 
 test: $(BIN)/.installed $(MANIFEST)
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -14,6 +14,7 @@ _COMMANDS = {
     "crawl": "npl_assets.crawler.cli",
     "bench": "npl_assets.bench",
     "sql": "npl_assets.sql",
+    "status": "npl_assets.completeness",
     "report": "npl_assets.report",
 }
 

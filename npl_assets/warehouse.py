@@ -14,6 +14,8 @@ import duckdb
 from npl_assets.quality.quarantine import QUARANTINE_DDL
 
 MONEY = "DECIMAL(18,2)"
+# Where each document type's parsed rows go (raw.<table>).
+PARSED_TABLES = {"listing": "listings", "result": "results"}
 
 DOCUMENTS_DDL = """
 create table if not exists raw.documents (
@@ -40,6 +42,17 @@ create table if not exists raw.crawl_failures (
     error varchar not null,
     http_status integer,
     failed_at timestamp not null,
+    run_id varchar
+)
+"""
+
+# What each index said it holds (span#pageTotal, 共N条) whenever the crawl read its first page.
+SITE_COUNTS_DDL = """
+create table if not exists raw.site_counts (
+    doc_type varchar not null,
+    url varchar not null,
+    items integer not null,
+    checked_at timestamp not null,
     run_id varchar
 )
 """
@@ -121,6 +134,7 @@ create table if not exists raw.parse_failures (
 ALL_DDL = (
     DOCUMENTS_DDL,
     CRAWL_FAILURES_DDL,
+    SITE_COUNTS_DDL,
     LISTINGS_DDL,
     RESULTS_DDL,
     PARSE_FAILURES_DDL,

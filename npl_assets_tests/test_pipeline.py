@@ -90,6 +90,44 @@ def test_every_result_is_parsed(pipeline: dict, shared_dir: Path) -> None:
     assert query(pipeline["db"], "select count(*) from raw.parse_failures") == [(0,)]
 
 
+def test_every_document_reaches_staging_and_the_totals_are_exact(
+    pipeline: dict, shared_dir: Path
+) -> None:
+    listings = dataset(shared_dir, "yindeng_2023_listings.csv")
+    results = dataset(shared_dir, "yindeng_2023_results.csv")
+    assert query(pipeline["db"], "select count(*) from main.stg_listings") == [(len(listings),)]
+    assert query(pipeline["db"], "select count(*) from main.stg_results") == [(len(results),)]
+    expected = sum(Decimal(r["未偿本息总额（元）"]) for r in listings)
+    got = query(pipeline["db"], "select sum(unpaid_total_yuan) from main.stg_listings")
+    assert got == [(expected,)]
+
+
+def test_completeness_accounts_for_every_document(pipeline: dict, shared_dir: Path) -> None:
+    from npl_assets import completeness
+
+    sizes = {
+        "listing": len(dataset(shared_dir, "yindeng_2023_listings.csv")),
+        "result": len(dataset(shared_dir, "yindeng_2023_results.csv")),
+    }
+    con = duckdb.connect(str(pipeline["db"]), read_only=True)
+    try:
+        found = {c.doc_type: c for c in completeness.coverage(con)}
+        text = completeness.summary(con, "db")
+    finally:
+        con.close()
+    for doc_type, size in sizes.items():
+        c = found[doc_type]
+        assert (c.on_site, c.stored, c.parsed) == (size, size, size), c
+        assert (c.quarantined, c.failed, c.unaccounted) == (0, 0, 0), c
+    assert "failed or were quarantined" not in text
+    checks = {
+        (e.asset_key.to_user_string(), e.check_name): e.passed
+        for e in pipeline["result"].get_asset_check_evaluations()
+        if e.check_name == "completeness"
+    }
+    assert checks == {("listings", "completeness"): True, ("results", "completeness"): True}
+
+
 def test_relistings_merge_into_one_project(pipeline: dict) -> None:
     title = "中国光大银行股份有限公司深圳分行关于2023年第1期个人消费信用不良贷款转让项目"
     announcements = query(

@@ -24,6 +24,7 @@ DOCUMENT_COLUMNS = [
     "fetched_at",
 ]
 FAILURE_COLUMNS = ["url", "doc_type", "stage", "error", "http_status", "failed_at"]
+INDEX_COUNT_COLUMNS = ["doc_type", "url", "items", "checked_at"]
 
 
 class CrawlConfig(dg.Config):
@@ -35,10 +36,12 @@ class CrawlConfig(dg.Config):
     rebuild: bool = False
 
 
-def read_crawl_feed(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split the crawl's JSON lines into documents and failures; an unknown kind is an error."""
+def read_crawl_feed(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Split the crawl's JSON lines into documents, failures and index counts (共N条 per index
+    read); an unknown kind is an error."""
     documents: list[dict] = []
     failures: list[dict] = []
+    index_counts: list[dict] = []
     if path.exists():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
@@ -49,11 +52,14 @@ def read_crawl_feed(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                 documents.append({c: row.get(c) for c in DOCUMENT_COLUMNS})
             elif kind == "failure":
                 failures.append({c: row.get(c) for c in FAILURE_COLUMNS})
+            elif kind == "index_count":
+                index_counts.append({c: row.get(c) for c in INDEX_COUNT_COLUMNS})
             else:
                 raise ValueError(f"{path}:{number}: crawl record of unknown kind {kind!r}")
     return (
         pd.DataFrame(documents, columns=DOCUMENT_COLUMNS),
         pd.DataFrame(failures, columns=FAILURE_COLUMNS),
+        pd.DataFrame(index_counts, columns=INDEX_COUNT_COLUMNS),
     )
 
 
@@ -97,6 +103,22 @@ def store_crawl(con, documents: pd.DataFrame, failures: pd.DataFrame, run_id: st
     return con.execute("select count(*) from raw.documents").fetchall()[0][0] - before
 
 
+def store_index_counts(con, index_counts: pd.DataFrame, run_id: str) -> None:
+    """Record what each index said it holds; the completeness summary compares it with what
+    was stored."""
+    if len(index_counts):
+        con.register("crawl_index_counts", index_counts)
+        con.execute(
+            """
+            insert into raw.site_counts
+            select doc_type, url, items, cast(checked_at as timestamp), ?
+            from crawl_index_counts
+            """,
+            [run_id],
+        )
+        con.unregister("crawl_index_counts")
+
+
 @dg.asset(
     group_name="raw",
     kinds={"scrapy", "duckdb"},
@@ -125,9 +147,10 @@ def raw_documents(context: dg.AssetExecutionContext, config: CrawlConfig, duckdb
         known_file.write_text("\n".join(known), encoding="utf-8")
         feed = Path(tmp) / "crawl.jsonl"
         summary = run_crawl(source, feed, raw_dir, known_file=known_file)
-        documents, failures = read_crawl_feed(feed)
+        documents, failures, index_counts = read_crawl_feed(feed)
     with duckdb.get_connection() as con:
         new_rows = store_crawl(con, documents, failures, context.run.run_id)
+        store_index_counts(con, index_counts, context.run.run_id)
         total = con.execute("select count(*) from raw.documents").fetchall()[0][0]
         unparsed = count_pending(con, PARSER_VERSION)
     if len(failures):

@@ -20,8 +20,6 @@ from npl_assets.automation.conditions import downstream_condition
 PARALLEL_THRESHOLD = 200
 # Record fields stored as JSON objects.
 JSON_FIELDS = ("five_class", "write_off", "guarantee", "litigation", "unread_fields")
-# Where each document type's parsed rows go (raw.<table>).
-PARSED_TABLES = {"listing": "listings", "result": "results"}
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ def parse_many(jobs: list[tuple[str, str]], raw_dir: Path) -> Iterable[ParseOutc
 def pending_documents(con, doc_type: str, parser_version: str) -> list[tuple[str, str]]:
     """Documents with neither a row nor a failure under the current parser version: new ones,
     and, after a parser version bump, every document parsed by an older version."""
-    table = PARSED_TABLES[doc_type]
+    table = warehouse.PARSED_TABLES[doc_type]
     return con.execute(
         f"""
         select distinct d.sha256, d.doc_type
@@ -111,7 +109,10 @@ def pending_documents(con, doc_type: str, parser_version: str) -> list[tuple[str
 
 def count_pending(con, parser_version: str) -> int:
     """How many stored documents the parse steps still have to read."""
-    return sum(len(pending_documents(con, doc_type, parser_version)) for doc_type in PARSED_TABLES)
+    return sum(
+        len(pending_documents(con, doc_type, parser_version))
+        for doc_type in warehouse.PARSED_TABLES
+    )
 
 
 def store_outcomes(con, table: str, outcomes: Iterable[ParseOutcome]) -> tuple[int, int]:
@@ -154,7 +155,7 @@ def materialize_parsed(
 ) -> dg.MaterializeResult:
     from npl_assets.parsing import PARSER_VERSION
 
-    table = PARSED_TABLES[doc_type]
+    table = warehouse.PARSED_TABLES[doc_type]
     raw_dir = settings.raw_dir()
     with duckdb.get_connection() as con:
         warehouse.ensure_schema(con)

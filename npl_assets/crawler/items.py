@@ -1,5 +1,6 @@
-"""What the crawl emits: one `DocumentItem` per stored PDF and one `FailureItem` per URL that could
-not be crawled, exported as JSON lines (`kind` tells them apart). `FetchedPdf` is internal: the
+"""What the crawl emits: one `DocumentItem` per stored PDF, one `FailureItem` per URL that could
+not be crawled and one `IndexCountItem` per index read (its 共N条, what the site says it holds),
+exported as JSON lines (`kind` tells them apart). `FetchedPdf` is internal: the
 spider hands the downloaded body to the store pipeline, which turns it into a `DocumentItem`."""
 
 from __future__ import annotations
@@ -89,6 +90,23 @@ class FailureItem:
             raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
         if not self.error.strip():
             raise ValueError("a failure needs its reason")
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexCountItem:
+    """How many items an index says it lists (span#pageTotal), so a run can tell what is on the
+    site from what it stored."""
+
+    kind: Literal["index_count"] = "index_count"
+    doc_type: DocType
+    url: str
+    items: int
+    checked_at: str = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        _check_doc_type(self.doc_type)
+        if self.items < 0:
+            raise ValueError(f"an index cannot list {self.items} items")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,6 +22,7 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
+from npl_assets.completeness import Coverage, coverage, failures_by_type
 from npl_assets.quality import marts
 from npl_assets.quality.assets import LISTINGS_KEY, QUARANTINE_KEY, read_listings
 from npl_assets.quality.quarantine import QUARANTINE_TABLE, quarantined_sha256s
@@ -145,6 +146,56 @@ def results_expectations(duckdb: DuckDBResource) -> Iterator[dg.AssetCheckResult
     yield check_result(report, SOFT, path, asset_key=RESULTS_KEY, check_name="soft_expectations")
 
 
+def completeness_result(
+    coverage: Coverage, failures: dict[str, int], asset_key: dg.AssetKey
+) -> dg.AssetCheckResult:
+    """ERROR when a stored document is neither parsed, quarantined nor failed (lost); WARN when
+    any failed to parse or the site lists more than was stored; otherwise a pass."""
+    missing = (coverage.on_site or 0) - coverage.stored
+    passed = coverage.unaccounted == 0 and not coverage.failed and missing <= 0
+    severity = dg.AssetCheckSeverity.ERROR if coverage.unaccounted else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name="completeness",
+        passed=passed,
+        severity=severity,
+        description=coverage.line(),
+        metadata={
+            "on_site": dg.MetadataValue.int(
+                coverage.on_site if coverage.on_site is not None else -1
+            ),
+            "stored": dg.MetadataValue.int(coverage.stored),
+            "parsed": dg.MetadataValue.int(coverage.parsed),
+            "quarantined": dg.MetadataValue.int(coverage.quarantined),
+            "failed": dg.MetadataValue.int(coverage.failed),
+            "unaccounted": dg.MetadataValue.int(coverage.unaccounted),
+            "failures_by_type": dg.MetadataValue.json(failures),
+        },
+    )
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            "completeness",
+            asset=key,
+            description="Every stored document is parsed, quarantined or failed: fails when "
+            "one is none of these (lost); warns, with counts by error type, when any failed "
+            "to parse or the index lists more than was stored.",
+        )
+        for key in (LISTINGS_KEY, RESULTS_KEY)
+    ],
+    pool="duckdb",
+)
+def parsed_completeness(duckdb: DuckDBResource) -> Iterator[dg.AssetCheckResult]:
+    keys = {"listing": LISTINGS_KEY, "result": RESULTS_KEY}
+    with duckdb.get_connection() as con:
+        for item in coverage(con):
+            yield completeness_result(
+                item, failures_by_type(con, item.doc_type), keys[item.doc_type]
+            )
+
+
 def stg_listings_check(stg_listings: dg.AssetKey) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=stg_listings,
@@ -205,6 +256,7 @@ def build_quality_checks(dbt_assets: dg.AssetsDefinition) -> list[dg.AssetChecks
     return [
         listings_expectations,
         results_expectations,
+        parsed_completeness,
         stg_listings_check(stg_listings),
         reconciliation_check(
             projects,

@@ -152,8 +152,8 @@ class ParsedCheck:
 def check_parsed(db: Path) -> ParsedCheck:
     """Every stored document: exactly one parsed row (listing or result by its type) or one
     failure row under the current parser version; no failure of the 'Unexpected*' kind."""
-    from npl_assets.assets.parsed import PARSED_TABLES
     from npl_assets.parsing import PARSER_VERSION
+    from npl_assets.warehouse import PARSED_TABLES
 
     result = ParsedCheck()
     for doc_type, table in PARSED_TABLES.items():

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import duckdb
 
+from npl_assets import completeness
 from npl_assets.report.model import (
     OVERDUE_BUCKETS,
     OVERDUE_UNKNOWN,
@@ -16,6 +17,7 @@ from npl_assets.report.model import (
     Bucket,
     BuyerRow,
     Coverage,
+    DocumentCoverage,
     Figure,
     Group,
     LeagueRow,
@@ -246,7 +248,17 @@ def _count_by(con: duckdb.DuckDBPyConnection, table: str, column: str) -> dict[s
     return {str(k): int(v) for k, v in rows}
 
 
-def coverage(con: duckdb.DuckDBPyConnection) -> Coverage:
+def quarter_listings(con: duckdb.DuckDBPyConnection, quarter: str) -> DocumentCoverage | None:
+    """Where the listing documents indexed in `quarter` ended up (None without raw tables)."""
+    if not {"raw.documents", "raw.listings", "raw.parse_failures"} <= _tables(con):
+        return None
+    found = completeness.coverage_by_quarter(con, "listing").get(quarter)
+    if found is None:
+        return DocumentCoverage(0, 0, 0, 0)
+    return DocumentCoverage(found.stored, found.parsed, found.quarantined, found.failed)
+
+
+def coverage(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> Coverage:
     tables = _tables(con)
     first, last, projects, undated = con.execute(
         """select cast(min(first_listing_date) as varchar),
@@ -279,6 +291,7 @@ def coverage(con: duckdb.DuckDBPyConnection) -> Coverage:
         if "raw.parse_failures" in tables
         else None,
         quarantined_listings=quarantined,
+        quarter_listings=quarter_listings(con, quarter) if quarter else None,
     )
 
 
@@ -303,7 +316,7 @@ def load_report(con: duckdb.DuckDBPyConnection, quarter: str) -> QuarterReport:
         buyers_scope=scope,
         buyer_league=buyer_league(con),
         overdue=overdue(con, quarter),
-        coverage=coverage(con),
+        coverage=coverage(con, quarter),
         trend=[(q, totals[q][1]) for q in sorted(totals)],
     )
 

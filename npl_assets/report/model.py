@@ -131,6 +131,20 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class DocumentCoverage:
+    """Listing documents of one quarter: stored, in the figures, held back, failed."""
+
+    stored: int
+    parsed: int
+    quarantined: int
+    failed: int
+
+    @property
+    def missing(self) -> int:
+        return self.stored - self.parsed
+
+
+@dataclass(frozen=True)
 class Coverage:
     """What the figures rest on; None where the source file does not hold that table."""
 
@@ -144,6 +158,9 @@ class Coverage:
     documents: dict[str, int] | None
     parse_failures: dict[str, int] | None
     quarantined_listings: int | None
+    # The listing documents the index dates to this quarter, and where each ended up; None
+    # where the source holds no raw tables (the serving file).
+    quarter_listings: DocumentCoverage | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from npl_assets.report import charts
 from npl_assets.report.model import (
     OVERDUE_BUCKETS,
     STARTING_PRICE_DROPPED_ON,
+    DocumentCoverage,
     Figure,
     Group,
     QuarterReport,
@@ -455,6 +456,24 @@ def overdue_section(report: QuarterReport) -> Section:
     )
 
 
+def _coverage_note(quarter: str, q: DocumentCoverage | None) -> list[str]:
+    if q is None:
+        return []
+    if not q.missing:
+        return [
+            f"Coverage: all {q.stored:,} listing documents indexed in {quarter} are in "
+            "these figures."
+        ]
+    unparsed = q.missing - q.quarantined - q.failed
+    return [
+        f"Coverage: {q.missing:,} of the {q.stored:,} listing documents indexed in {quarter} "
+        f"are not in these figures ({q.quarantined:,} held back by quality checks, "
+        f"{q.failed:,} failed to parse"
+        + (f", {unparsed:,} not parsed yet" if unparsed else "")
+        + "; `npl status --all` lists them)."
+    ]
+
+
 def methods_section(report: QuarterReport) -> Section:
     c = report.coverage
 
@@ -482,6 +501,16 @@ def methods_section(report: QuarterReport) -> Section:
             else fmt_count(c.quarantined_listings),
         ],
     ]
+    q = c.quarter_listings
+    if q is not None:
+        rows.append(
+            [
+                f"listing documents indexed in {report.quarter}",
+                f"{fmt_count(q.stored)} stored: {fmt_count(q.parsed)} in these figures, "
+                f"{fmt_count(q.quarantined)} held back by quality checks, "
+                f"{fmt_count(q.failed)} failed to parse",
+            ]
+        )
     return Section(
         anchor="methods",
         title="Methods and coverage",
@@ -497,6 +526,7 @@ def methods_section(report: QuarterReport) -> Section:
             "market_quarterly_metrics, buyer_league and projects: sums of their rows, and "
             "ratios from summed numerators and denominators. Amounts are in 亿元 "
             "(100 million yuan), rounded to two decimals for display.",
+            *_coverage_note(report.quarter, q),
         ],
         tables=[Table(["coverage", "value"], rows, [False, False])],
     )

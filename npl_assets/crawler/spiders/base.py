@@ -30,7 +30,15 @@ from scrapy.utils.response import response_status_message
 from twisted.python.failure import Failure
 
 from npl_assets.crawler import markup, policy
-from npl_assets.crawler.items import DocInfo, DocumentItem, FailureItem, FetchedPdf, Stage, utc_now
+from npl_assets.crawler.items import (
+    DocInfo,
+    DocumentItem,
+    FailureItem,
+    FetchedPdf,
+    IndexCountItem,
+    Stage,
+    utc_now,
+)
 from npl_assets.crawler.store import DEFAULT_MAX_PDF_BYTES, pdf_problem
 from npl_assets.crawler.urls import (
     DocType,
@@ -269,13 +277,15 @@ class SectionSpider(scrapy.Spider):
 
     def _read_item_count(
         self, response: TextResponse, parsed: markup.IndexPage
-    ) -> Generator[FailureItem, None, int]:
-        """From page 1: the item count and number of pages (generator: yields failures)."""
+    ) -> Generator[FailureItem | IndexCountItem, None, int]:
+        """From page 1: the item count and number of pages (generator: yields the count as the
+        site states it, and failures)."""
         try:
             count = markup.parse_item_count(parsed.total_text)
         except ValueError as exc:
             yield self.failure("index", response.url, f"{exc}; not paging further", 200)
             return 1
+        yield IndexCountItem(doc_type=self.doc_type, url=response.url, items=count)
         pages = total_pages(count)
         if pages > self.max_pages:
             yield self.failure(
