@@ -12,15 +12,25 @@ MANIFEST := dbt_project/target/manifest.json
 RUN_LOG := $(DAGSTER_HOME)/last_run.log
 SITE := data/site/manifest.json
 
-.PHONY: run test lint format dev site bench bench-parse clean install manifest reliability
+.PHONY: run test lint format dev site bench bench-parse clean install manifest reliability upgrade
 
-$(BIN)/.installed: pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing dependencies into $(VENV) (first time: about a minute)"
-	@$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]' 2>&1 | grep -v "is ignored: it is neither" || true
+# Exactly the locked set (uv.lock), installed by uv; uv itself comes from the package registry
+# when the machine lacks it. `--locked` fails when pyproject.toml and uv.lock disagree, so a
+# dependency missing from the lock fails the set-up (and CI) instead of resolving something new.
+UV := $(shell command -v uv 2>/dev/null || echo $(PYTHON) -m uv)
+$(BIN)/.installed: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || { echo "bootstrapping uv from the package registry"; \
+		$(PYTHON) -m pip install -q uv 2>&1 | grep -v "is ignored: it is neither" || true; }
+	@echo "installing the locked dependency set into $(VENV) (uv sync --locked)"
+	@$(UV) sync --locked --extra dev --python $(PYTHON) --quiet
 	@$(BIN)/python -c "import dagster, dagster_dbt, scrapy, pypdfium2, reportlab, great_expectations" \
 		|| { echo "dependency install failed"; exit 1; }
 	@touch $@
+
+# Re-resolve every dependency to its newest allowed version, then run the tests on that set.
+upgrade:
+	$(UV) lock --upgrade
+	$(MAKE) test
 
 install: $(BIN)/.installed
 
@@ -62,8 +72,10 @@ run: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	@echo "quarterly reports: data/reports/index.html"
 	@$(BIN)/npl status || { echo "documents were lost: stored but neither parsed, quarantined nor failed"; exit 1; }
 
+# Two workers (pytest-xdist); --durations shows the 15 slowest tests so regressions show.
+TEST_WORKERS ?= 2
 test: $(BIN)/.installed $(MANIFEST)
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -1,4 +1,5 @@
-"""Shared fixtures. The bundled site is built once per test session into a temp folder."""
+"""Shared fixtures. The bundled site is built once per `make test` into a temp folder that the
+xdist workers share; the tests that read the one full pipeline run are kept on one worker."""
 
 from __future__ import annotations
 
@@ -32,11 +33,21 @@ def samples_dir(shared_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
-    """The full bundled site from the real 2023 data (606 PDFs)."""
+    """The full bundled site from the real 2023 data (606 PDFs), built by the first worker that
+    asks; the others wait on a file lock and read the same folder."""
+    import fcntl
+
     from npl_assets.site.build import build_site
 
-    out = tmp_path_factory.mktemp("site")
-    build_site(out, shared_dir=shared_dir)
+    # Under xdist each worker's basetemp is a sibling in one run folder; alone, it is its own.
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    out = root / "bundled-site"
+    with (root / "bundled-site.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "manifest.json").is_file():
+            build_site(out, shared_dir=shared_dir)
     return out
 
 
@@ -93,7 +104,17 @@ def prepare_dbt_manifest() -> Path:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     # Test modules import the definitions, which need the manifest, while being collected.
-    prepare_dbt_manifest()
+    # Under xdist the controller prepares it before any worker starts.
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        prepare_dbt_manifest()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # One full pipeline run per `make test`: every test that reads it goes to the same worker
+    # (--dist loadgroup), which runs the session fixture once.
+    for item in items:
+        if "full_pipeline" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("full_pipeline"))
 
 
 @pytest.fixture(scope="session")
