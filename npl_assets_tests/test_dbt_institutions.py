@@ -208,3 +208,21 @@ def test_warn_checks_list_the_unclassified_by_name(built: dict) -> None:
     finally:
         con.close()
     assert listed == [("国家开发银行", 1, 1), ("国家开发银行四川省分行", 1, 1)]
+
+
+def test_dagster_warn_checks_name_the_unclassified(built: dict) -> None:
+    """The Dagster checks on stg_sellers / stg_buyers, run as plain functions on the built
+    warehouse: a WARN naming each unclassified institution."""
+    import dagster as dg
+    from dagster_duckdb import DuckDBResource
+
+    from npl_assets.quality.classification import BUYERS, SELLERS, unclassified_check
+
+    resource = DuckDBResource(database=str(built["db"]))
+    sellers = unclassified_check(SELLERS, dg.AssetKey("stg_sellers"))(duckdb=resource)
+    assert (sellers.passed, sellers.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert sellers.metadata["names"].value == ["国家开发银行", "国家开发银行四川省分行"]
+    assert "| 国家开发银行 | 1 | 1 |" in sellers.metadata["table"].value
+    buyers = unclassified_check(BUYERS, dg.AssetKey("stg_buyers"))(duckdb=resource)
+    assert buyers.passed is False
+    assert buyers.metadata["names"].value == ["中国平安保险（集团）股份有限公司"]

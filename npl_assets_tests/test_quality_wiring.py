@@ -45,6 +45,8 @@ def test_checks_target_the_expected_assets(quality_defs: dg.Definitions) -> None
         ("listings", "soft_expectations"): False,
         ("results", "hard_expectations"): False,
         ("results", "soft_expectations"): False,
+        ("stg_sellers", "all_sellers_classified"): False,
+        ("stg_buyers", "all_buyers_classified"): False,
     }
     assert {k: checks[k].blocking for k in expected_blocking} == expected_blocking
 
