@@ -5,11 +5,14 @@ type and parent below is written by hand from what the institution is, not read 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -226,3 +229,47 @@ def test_dagster_warn_checks_name_the_unclassified(built: dict) -> None:
     buyers = unclassified_check(BUYERS, dg.AssetKey("stg_buyers"))(duckdb=resource)
     assert buyers.passed is False
     assert buyers.metadata["names"].value == ["中国平安保险（集团）股份有限公司"]
+
+
+def seed(name: str) -> list[dict[str, str]]:
+    with (DBT_PROJECT_DIR / "seeds" / f"{name}.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def key(name: str) -> str:
+    """The models' institution_key, restated for the seed checks: no company form."""
+    return re.sub("股份有限公司|有限责任公司|股份公司|有限公司", "", normalised(name))
+
+
+def test_reference_seeds_are_consistent_with_the_seller_seed() -> None:
+    institutions = seed("institutions")
+    types = {key(r["institution"]): r["seller_type"] for r in institutions}
+    assert len(types) == len(institutions)  # one row per institution key
+    counts = Counter(r["seller_type"] for r in institutions)
+    assert (counts["国有大行"], counts["股份行"]) == (6, 12)
+    assert counts["城商行"] >= 120 and counts["消费金融公司"] >= 30
+    # a head office of the explicit seed has the same type in the reference
+    for row in seed("sellers"):
+        if row["seller"] == row["parent_institution"] and key(row["seller"]) in types:
+            assert types[key(row["seller"])] == row["seller_type"], row
+    for row in institutions:
+        if "消费金融" in row["institution"]:
+            assert row["seller_type"] == "消费金融公司", row
+    # a former name is no current name, and leads to a listed institution
+    for row in seed("institution_former_names"):
+        assert key(row["former_name"]) not in types or key(row["former_name"]) == key(
+            row["institution"]
+        ), row
+        assert key(row["institution"]) in types, row
+
+
+def test_buyer_seeds_are_consistent() -> None:
+    buyers = {r["buyer"]: r["buyer_type"] for r in seed("buyers")}
+    assert len({key(b) for b in buyers}) == len(buyers)
+    national = {b for b, t in buyers.items() if t == "全国性AMC"}
+    assert {key(b) for b in national} == {
+        "中国信达资产管理", "中国中信金融资产管理", "中国长城资产管理", "中国东方资产管理",
+        "中国银河资产管理",
+    }  # fmt: skip
+    for row in seed("buyer_aliases"):
+        assert row["buyer"] in buyers, row
