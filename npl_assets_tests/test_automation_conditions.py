@@ -17,6 +17,8 @@ CORE_DOWNSTREAM = {
     "results",
     "stg_listings",
     "stg_results",
+    "stg_sellers",
+    "stg_buyers",
     "int_result_matches",
     "projects",
     "seller_quarterly_metrics",
@@ -25,7 +27,7 @@ CORE_DOWNSTREAM = {
     "serving_database",
     "market_chart",
 }
-SEEDS = {"sellers", "buyer_aliases"}
+SEEDS = {"sellers", "buyer_aliases", "institutions", "institution_former_names", "buyers"}
 
 
 class Ticker:

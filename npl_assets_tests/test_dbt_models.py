@@ -25,7 +25,7 @@ HUAXIA_CC = "华夏银行股份有限公司信用卡中心"  # card centre: 股�
 HEBEI = "河北银行股份有限公司"  # 城商行
 CEB_SZ = "中国光大银行股份有限公司深圳分行"  # branch: 股份行, parent 中国光大银行股份有限公司
 CEB = "中国光大银行股份有限公司"
-UNKNOWN = "测试农村商业银行股份有限公司"  # deliberately not in the seed
+UNKNOWN = "国家开发银行"  # a policy bank: in no seed, reference list or name rule
 
 P1 = f"{HUAXIA_CC}关于2023年第1期信用卡不良贷款转让项目"
 P2 = f"{HUAXIA_CC}关于2023年第2期信用卡不良贷款转让项目"
@@ -208,8 +208,9 @@ def one(db: Path, sql: str, params: list | None = None) -> dict:
 
 def test_build_passes_and_warns_about_the_unknown_seller(built: dict) -> None:
     statuses = {r["unique_id"].split(".")[2]: r for r in built["run_results"]["results"]}
-    assert statuses["assert_all_sellers_known"]["status"] == "warn"
-    assert statuses["assert_all_sellers_known"]["failures"] == 1  # UNKNOWN's one listing
+    assert statuses["assert_all_sellers_classified"]["status"] == "warn"
+    assert statuses["assert_all_sellers_classified"]["failures"] == 1  # UNKNOWN, by name
+    assert statuses["assert_all_buyers_classified"]["status"] == "pass"
     errors = [k for k, r in statuses.items() if r["status"] in {"error", "fail", "skipped"}]
     assert errors == []
     assert list(built["cwd"].iterdir()) == []
@@ -278,6 +279,7 @@ def test_unknown_seller_is_flagged_not_dropped(built: dict) -> None:
         [UNKNOWN],
     )
     assert got["seller_type"] == "未分类"
+    assert got["seller_type_source"] == "none"
     assert got["seller_known"] is False
     assert got["parent_institution"] == UNKNOWN
     assert got["quarter"] == "2023Q4"
@@ -314,6 +316,7 @@ def test_seller_quarter_for_card_centre(built: dict) -> None:
     assert got["sold_listings"] == 1
     assert got["sold_unpaid_total_yuan"] == Decimal("992.00")
     assert got["seller_type"] == "股份行"
+    assert got["seller_type_source"] == "seed"
     assert got["parent_institution"] == "华夏银行股份有限公司"
 
 
@@ -356,13 +359,14 @@ def test_buyer_league(built: dict) -> None:
     got = rows(
         built["db"],
         "select buyer, projects_bought, projects_with_listing, projects_without_listing,"
-        " unpaid_total_yuan, rank_by_unpaid_total from buyer_league order by buyer",
+        " unpaid_total_yuan, rank_by_unpaid_total, buyer_type, buyer_type_source"
+        " from buyer_league order by buyer",
     )
     assert {r.pop("buyer"): tuple(r.values()) for r in got} == {
         # P1 (992.00; its result announced twice counts once) + the 2022 project, unknown total
-        TIANJIN: (2, 1, 1, Decimal("992.00"), 2),
+        TIANJIN: (2, 1, 1, Decimal("992.00"), 2, "地方AMC", "reference"),
         # P4 (3000.00) + P5 (400.00), one of them under the misspelt name
-        HAIDE: (2, 2, 0, Decimal("3400.00"), 1),
+        HAIDE: (2, 2, 0, Decimal("3400.00"), 1, "地方AMC", "reference"),
     }
 
 
@@ -382,7 +386,7 @@ def test_money_stays_decimal(built: dict) -> None:
         "unpaid_principal_yuan", "unpaid_interest_yuan", "unpaid_total_yuan", "borrowers",
         "loans", "weighted_avg_overdue_days", "starting_price_yuan", "starting_price_ratio",
         "sold_listings", "listings_without_starting_price", "overdue_days_coverage",
-        "seller_known",
+        "seller_known", "seller_type_source",
     }  # fmt: skip
     assert contract <= set(types)
 

@@ -47,6 +47,8 @@ def test_checks_target_the_expected_assets(quality_defs: dg.Definitions) -> None
         ("results", "soft_expectations"): False,
         ("listings", "completeness"): False,
         ("results", "completeness"): False,
+        ("stg_sellers", "all_sellers_classified"): False,
+        ("stg_buyers", "all_buyers_classified"): False,
     }
     assert {k: checks[k].blocking for k in expected_blocking} == expected_blocking
 

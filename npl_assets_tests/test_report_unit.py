@@ -4,6 +4,7 @@ and overdue buckets against sums computed here from the hand-made project rows."
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from npl_assets.cli import main as npl_main
 from npl_assets.report import data, render
 from npl_assets.report.build import build_reports
-from npl_assets.report.model import ReportDataError, overdue_bucket, shift_quarter
+from npl_assets.report.model import Group, ReportDataError, overdue_bucket, shift_quarter
 from npl_assets.sql import connect_serving
 
 D = Decimal
@@ -465,3 +466,25 @@ def test_cli_open_without_a_browser(
     out = tmp_path / "r"
     assert npl_main(["report", "--db", str(serving), "--out", str(out), "--open"]) == 0
     assert opened == [(out / "index.html").resolve().as_uri()]
+
+
+def test_the_unclassified_share_of_the_quarter_is_stated(con) -> None:
+    report = data.load_report(con, "2024Q1")
+    assert "Unclassified sellers (未分类): none" in render.to_markdown(report)
+    # 2024Q1 lists 8.00 亿元 in 3 listings; an unclassified seller adds 2.00 亿元 in 2
+    unclassified = Group(
+        name="未分类",
+        listings=2,
+        unpaid_total_yuan=D("200000000.00"),
+        borrowers=10,
+        sold_listings=0,
+        starting_price_yuan=None,
+        starting_price_base_yuan=None,
+        listings_without_starting_price=2,
+    )
+    with_unclassified = replace(report, by_seller_type=[*report.by_seller_type, unclassified])
+    md = render.to_markdown(with_unclassified)
+    assert (
+        "Unclassified sellers (未分类): 2.00 亿元 of 10.00 亿元 listed (20.0% of the quarter's "
+        "unpaid total), 2 of 5 listings"
+    ) in md

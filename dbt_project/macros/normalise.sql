@@ -20,3 +20,17 @@
 {% macro quarter_label(column) -%}
     cast(year({{ column }}) as varchar) || 'Q' || cast(quarter({{ column }}) as varchar)
 {%- endmacro %}
+
+{#- The key institution names are matched on: the normalised name without its company form,
+    so 中国建设银行股份有限公司, 中国建设银行有限公司 and 中国建设银行 share one key. The one place
+    where seller and buyer names are made comparable (seeds, reference lists and announcements
+    all go through it). -#}
+{% macro institution_key(column) -%}
+    regexp_replace({{ normalise_name(column) }}, '股份有限公司|有限责任公司|股份公司|有限公司', '', 'g')
+{%- endmacro %}
+
+{#- What a unit of an institution adds to its parent's name: a branch, a sub-branch, a card
+    centre, a business department or, for an AMC, a branch company. -#}
+{% macro unit_suffix_pattern() -%}
+    '(分行|支行|信用卡中心|信用卡部|分公司|营业部)$'
+{%- endmacro %}

@@ -7,7 +7,8 @@ metadata names the failing rows (keys and values) and links the markdown report.
 - stg_listings: the hard suite again on what actually flows to the marts, plus "no quarantined
   sha256" (BLOCKING);
 - projects, seller_quarterly_metrics, market_quarterly_metrics, buyer_league: reconciliation
-  (BLOCKING, so a broken mart is never published to the serving file).
+  (BLOCKING, so a broken mart is never published to the serving file);
+- stg_sellers, stg_buyers: every name classified (WARN, names in the metadata).
 
 `build_quality_checks(npl_dbt_models)` returns them all.
 """
@@ -25,6 +26,7 @@ from dagster_duckdb import DuckDBResource
 from npl_assets.completeness import Coverage, coverage, failures_by_type
 from npl_assets.quality import marts
 from npl_assets.quality.assets import LISTINGS_KEY, QUARANTINE_KEY, read_listings
+from npl_assets.quality.classification import BUYERS, SELLERS, unclassified_check
 from npl_assets.quality.quarantine import QUARANTINE_TABLE, quarantined_sha256s
 from npl_assets.quality.report import failures_markdown, write_report
 from npl_assets.quality.rules import HARD, LISTING_SUITE, SOFT, Severity, not_quarantined_rule
@@ -290,4 +292,6 @@ def build_quality_checks(dbt_assets: dg.AssetsDefinition) -> list[dg.AssetChecks
             "Per buyer, projects and sums bought equal those of the projects sold to it, and "
             "projects bought equal its sales in int_result_matches.",
         ),
+        unclassified_check(SELLERS, model("stg_sellers")),
+        unclassified_check(BUYERS, model("stg_buyers")),
     ]

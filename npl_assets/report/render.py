@@ -13,6 +13,7 @@ from npl_assets.report.model import (
     OVERDUE_BUCKETS,
     STARTING_PRICE_DROPPED_ON,
     DocumentCoverage,
+    UNCLASSIFIED_SELLER_TYPE,
     Figure,
     Group,
     QuarterReport,
@@ -224,6 +225,28 @@ def _share_chart(title: str, groups: Sequence[Group], total: Group, color: str) 
     )
 
 
+def unclassified_sentence(report: QuarterReport) -> str:
+    """How much of the quarter's listed volume comes from sellers nothing classified, so a
+    reader knows how far the seller-type split can be trusted."""
+    total = report.total
+    unclassified = next(
+        (g for g in report.by_seller_type if g.name == UNCLASSIFIED_SELLER_TYPE), None
+    )
+    if unclassified is None or unclassified.listings == 0:
+        return (
+            f"Unclassified sellers ({UNCLASSIFIED_SELLER_TYPE}): none; every seller of the "
+            "quarter has a type."
+        )
+    return (
+        f"Unclassified sellers ({UNCLASSIFIED_SELLER_TYPE}): "
+        f"{fmt_yi(unclassified.unpaid_total_yuan)} 亿元 of {fmt_yi(total.unpaid_total_yuan)} "
+        f"亿元 listed ({fmt_share(unclassified.unpaid_total_yuan, total.unpaid_total_yuan)} of "
+        f"the quarter's unpaid total), {fmt_count(unclassified.listings)} of "
+        f"{fmt_count(total.listings)} listings: sellers in no seed row, reference list or name "
+        "rule of the dbt project (the warn check assert_all_sellers_classified names them)."
+    )
+
+
 def breakdown_sections(report: QuarterReport) -> list[Section]:
     total = report.total
     return [
@@ -232,7 +255,8 @@ def breakdown_sections(report: QuarterReport) -> list[Section]:
             title="By seller type",
             paragraphs=[
                 "Listings, unpaid total listed and borrowers by the seller's type; "
-                "sold = projects of the quarter with a published result (转让结果公告) so far."
+                "sold = projects of the quarter with a published result (转让结果公告) so far.",
+                unclassified_sentence(report),
             ],
             tables=[_breakdown_table(report.by_seller_type, total, "seller type")],
             charts=[

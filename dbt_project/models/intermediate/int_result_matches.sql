@@ -81,6 +81,8 @@ final as (
         deduplicated.parent_institution,
         deduplicated.seller_type,
         deduplicated.buyer,
+        deduplicated.buyer_type,
+        deduplicated.buyer_type_source,
         deduplicated.agreement_signed_date,
         deduplicated.result_date,
         deduplicated.quarter as result_quarter,

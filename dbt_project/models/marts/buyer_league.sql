@@ -15,6 +15,9 @@ projects as (
 joined as (
     select
         coalesce(sales.buyer, '未披露') as buyer,
+        -- a result naming no buyer has no buyer type either
+        coalesce(sales.buyer_type, '未披露') as buyer_type,
+        coalesce(sales.buyer_type_source, 'none') as buyer_type_source,
         sales.seller,
         sales.agreement_signed_date,
         sales.project_id is not null as listing_matched,
@@ -40,7 +43,10 @@ aggregated as (
         cast(sum(starting_price_yuan) as decimal(18, 2)) as starting_price_yuan,
         count(distinct seller) as sellers,
         min(agreement_signed_date) as first_agreement_date,
-        max(agreement_signed_date) as last_agreement_date
+        max(agreement_signed_date) as last_agreement_date,
+        -- one type per canonical buyer (stg_buyers types the canonical name); new columns last
+        any_value(buyer_type) as buyer_type,
+        any_value(buyer_type_source) as buyer_type_source
     from joined
     group by buyer
 ),

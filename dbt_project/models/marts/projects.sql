@@ -79,7 +79,10 @@ final as (
         sales.project_code,
         sales.agreement_signed_date,
         sales.result_sha256,
-        sales.match_rank as result_match_rank
+        sales.match_rank as result_match_rank,
+        -- new columns last: how seller_type was found, and the buyer's type
+        latest.seller_type_source,
+        sales.buyer_type
     from latest
     inner join announcements using (project_id)
     left join sales using (project_id)

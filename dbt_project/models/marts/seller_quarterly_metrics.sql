@@ -14,9 +14,13 @@ final as (
         seller_type,
         seller_known,
         first_listing_quarter as quarter,
-        {{ quarterly_measures() }}
+        {{ quarterly_measures() }},
+        -- how seller_type was found: seed, reference, rule or none (new columns go last)
+        seller_type_source
     from projects
-    group by seller, parent_institution, seller_type, seller_known, first_listing_quarter
+    group by
+        seller, parent_institution, seller_type, seller_known, seller_type_source,
+        first_listing_quarter
 )
 
 select * from final

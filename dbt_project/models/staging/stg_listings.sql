@@ -17,8 +17,9 @@ documents as (
     group by sha256
 ),
 
+-- every seller name classified once (seed, reference list, name rule or none)
 sellers as (
-    select * from {{ ref('sellers') }}
+    select * from {{ ref('stg_sellers') }}
 ),
 
 renamed as (
@@ -74,10 +75,11 @@ final as (
         md5(renamed.seller || '|' || renamed.project_key) as project_id,
         renamed.*,
         {{ quarter_label('renamed.listing_date') }} as quarter,
-        -- unknown sellers are kept and flagged, never dropped
+        -- unclassified sellers are kept and flagged, never dropped
         coalesce(sellers.parent_institution, renamed.seller) as parent_institution,
         coalesce(sellers.seller_type, '未分类') as seller_type,
-        sellers.seller is not null as seller_known
+        coalesce(sellers.seller_type_source, 'none') as seller_type_source,
+        coalesce(sellers.seller_known, false) as seller_known
     from renamed
     left join sellers on sellers.seller = renamed.seller
 )

@@ -4,12 +4,13 @@ source as (
     select * from {{ source('raw', 'results') }}
 ),
 
+-- every seller and buyer name classified once
 sellers as (
-    select * from {{ ref('sellers') }}
+    select * from {{ ref('stg_sellers') }}
 ),
 
-buyer_aliases as (
-    select * from {{ ref('buyer_aliases') }}
+buyers as (
+    select * from {{ ref('stg_buyers') }}
 ),
 
 -- the index date of the announcement: a fallback when the PDF footer date was not parsed
@@ -52,10 +53,14 @@ final as (
         renamed.seller,
         coalesce(sellers.parent_institution, renamed.seller) as parent_institution,
         coalesce(sellers.seller_type, '未分类') as seller_type,
-        sellers.seller is not null as seller_known,
-        -- one buyer under one name: renamed companies and misspellings map to the current name
-        coalesce(buyer_aliases.buyer, renamed.buyer_as_published) as buyer,
+        coalesce(sellers.seller_type_source, 'none') as seller_type_source,
+        coalesce(sellers.seller_known, false) as seller_known,
+        -- one buyer under one name: renamed companies, branches and misspellings map to the
+        -- current name of the company
+        coalesce(buyers.buyer, renamed.buyer_as_published) as buyer,
         renamed.buyer_as_published,
+        buyers.buyer_type,
+        buyers.buyer_type_source,
         renamed.agreement_signed_date,
         renamed.publication_date,
         renamed.unread_fields,
@@ -63,7 +68,7 @@ final as (
         {{ quarter_label('renamed.result_date') }} as quarter
     from renamed
     left join sellers on sellers.seller = renamed.seller
-    left join buyer_aliases on buyer_aliases.alias = renamed.buyer_as_published
+    left join buyers on buyers.buyer_as_published = renamed.buyer_as_published
 )
 
 select * from final
