@@ -14,6 +14,7 @@ _COMMANDS = {
     "crawl": "npl_assets.crawler.cli",
     "bench": "npl_assets.bench",
     "sql": "npl_assets.sql",
+    "open": "npl_assets.openings.cli",
     "report": "npl_assets.report",
 }
 
