@@ -477,3 +477,39 @@ def test_the_sensor_is_in_the_code_location() -> None:
     from npl_assets.definitions import defs
 
     assert defs.resolve_sensor_def("open_listing_alerts_sensor") is not None
+
+
+CHILD_TICK = """
+import json, sys
+import dagster as dg
+from npl_assets.alerts.sensor import AlertsResource, open_listing_alerts_sensor
+context = dg.build_sensor_context(
+    instance=dg.DagsterInstance.ephemeral(),
+    resources={"alerts": AlertsResource(**json.loads(sys.argv[1]))},
+)
+print(open_listing_alerts_sensor(context).skip_message)
+"""
+
+
+@pytest.mark.slow
+def test_a_new_process_after_the_crawl_sends_once(tmp_path: Path, wecom_env: Receiver) -> None:
+    """The daemon's process dies after a crawl published a new listing: each new process (a
+    fresh instance, no cursor, nothing in memory) finds the delivery table and sends it once."""
+    import subprocess
+    import sys
+
+    platform = Platform(tmp_path, RULES.split("  - name: big-packages-by-mail")[0])
+    platform.publish([listing("1")])
+    platform.tick()
+    platform.publish([listing("1"), listing("13")])
+
+    def child_tick() -> str:
+        return subprocess.run(
+            [sys.executable, "-c", CHILD_TICK, json.dumps(platform.resource_args)],
+            capture_output=True, text=True, check=True, timeout=120,
+            env={**os.environ, "NPL_TEST_WECOM_URL": wecom_env.url},
+        ).stdout.strip()  # fmt: skip
+
+    assert "sent 1" in child_tick()
+    assert child_tick() == "no new matching listing"
+    assert len(wecom_env.requests) == 1

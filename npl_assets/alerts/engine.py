@@ -144,13 +144,19 @@ def deliver_due(
     report: PassReport,
     limit: int = 20,
     sender: Sender = deliver,
+    budget_seconds: float = 30.0,
 ) -> None:
-    """Attempt every due delivery once. The network calls run outside any transaction; each
-    outcome is committed on its own, so a crash loses at most the attempt in flight."""
+    """Attempt every due delivery once, within `budget_seconds` (a sensor tick has about a
+    minute; what is left waits for the next tick). The network calls run outside any
+    transaction; each outcome is committed on its own, so a crash loses at most the attempt in
+    flight."""
     destinations = {(r.name, d.name): d for r in rules for d in r.destinations}
     with state.open_state(state_path) as con:
         batch = state.due(con, time.time(), limit)
+    deadline = time.monotonic() + budget_seconds
     for item in batch:
+        if time.monotonic() > deadline:
+            break
         message = Message(**item.message)
         dest = destinations.get((item.rule, item.destination))
         project = item.project_name or item.listing_sha256[:12]
