@@ -15,6 +15,7 @@ _COMMANDS = {
     "bench": "npl_assets.bench",
     "sql": "npl_assets.sql",
     "status": "npl_assets.completeness",
+    "open": "npl_assets.openings.cli",
     "report": "npl_assets.report",
 }
 

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from npl_assets.alerts.sensor import open_listing_alerts_sensor
 from npl_assets.assets.documents import raw_documents
 from npl_assets.assets.parsed import listings, results
 from npl_assets.assets.report import market_report
@@ -41,6 +42,7 @@ defs = dg.Definitions(
         raw_freshness_sensor,
         run_failure_log_sensor,
         dead_run_sensor,
+        open_listing_alerts_sensor,
     ],
     resources=default_resources(),
     # On two cores, per-step processes cost more than they save, and in-process steps also

@@ -10,6 +10,7 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from npl_assets import settings
+from npl_assets.alerts.sensor import AlertsResource
 from npl_assets.dbt_project import dbt_project
 from npl_assets.reliability.recovery import WarehouseResource
 
@@ -30,4 +31,6 @@ def dbt_resource() -> DbtCliResource:
 
 
 def default_resources() -> dict[str, object]:
-    return {"duckdb": warehouse_resource(), "dbt": dbt_resource()}
+    # alerts: defaults under the data dir (rule file data/alerts.yaml, delivery table
+    # data/alerts.sqlite); a deployment overrides them here.
+    return {"duckdb": warehouse_resource(), "dbt": dbt_resource(), "alerts": AlertsResource()}

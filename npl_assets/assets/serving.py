@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
@@ -19,6 +20,7 @@ PUBLISHED_TABLES = (
     "market_quarterly_metrics",
     "buyer_league",
     "projects",
+    "open_listings",
     "stg_listings",
     "stg_results",
     "sellers",
@@ -72,12 +74,55 @@ def top_sellers_markdown(con, limit: int = 10) -> str:
     return frame.to_markdown(index=False) if len(frame) else "(no data)"
 
 
+OPEN_PREVIEW_COLUMNS = (
+    "status",
+    "days_left",
+    "registration_deadline",
+    "seller",
+    "seller_type",
+    "asset_type",
+    "unpaid_total_yuan",
+    "weighted_avg_overdue_days",
+    "project_name",
+    "announcement_url",
+)
+
+
+def open_listings_markdown(con, limit: int = 20) -> str:
+    """What buyers can act on, soonest deadline first: the UI's view of open_listings."""
+    cursor = con.execute(
+        f"""
+        select {", ".join(OPEN_PREVIEW_COLUMNS)}, as_of
+        from main.open_listings
+        order by case status when 'open' then 0 when 'auction_pending' then 1 else 2 end,
+                 registration_deadline nulls last, project_name
+        limit {int(limit)}
+        """
+    )
+    found = cursor.fetchall()
+    (total, as_of) = con.execute("select count(*), max(as_of) from main.open_listings").fetchall()[
+        0
+    ]
+    if not found:
+        return f"(nothing open as of {as_of or 'the build time'})"
+    frame = pd.DataFrame([r[:-1] for r in found], columns=list(OPEN_PREVIEW_COLUMNS))
+    head = f"{total} open or undecided project(s) as of {as_of}"
+    if total > limit:
+        head += f"; the {limit} soonest shown (`npl open` lists them all)"
+    return head + "\n\n" + frame.to_markdown(index=False)
+
+
 @dg.asset(
     group_name="serving",
     kinds={"duckdb"},
     deps=[
         get_asset_key_for_model([npl_dbt_models], model)
-        for model in ("seller_quarterly_metrics", "market_quarterly_metrics", "buyer_league")
+        for model in (
+            "seller_quarterly_metrics",
+            "market_quarterly_metrics",
+            "buyer_league",
+            "open_listings",
+        )
     ],
     pool="duckdb",
     automation_condition=downstream_condition(),
@@ -92,11 +137,13 @@ def serving_database(
     with duckdb.get_connection() as con:
         counts = publish(con, serving)
         preview = top_sellers_markdown(con)
+        open_preview = open_listings_markdown(con)
     return dg.MaterializeResult(
         metadata={
             "path": str(serving),
             "row_counts": dg.MetadataValue.json(counts),
             "changes_since_last_run": dg.MetadataValue.md(changes_markdown(previous, counts)),
             "top_sellers_latest_quarter": dg.MetadataValue.md(preview),
+            "open_listings": dg.MetadataValue.md(open_preview),
         }
     )

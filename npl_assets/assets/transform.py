@@ -1,5 +1,6 @@
 """dbt models (staging, projects, marts) as Dagster assets; dbt tests become asset checks."""
 
+import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -9,9 +10,11 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
 from npl_assets.automation.conditions import downstream_condition
 from npl_assets.dbt_project import dbt_project
+from npl_assets.openings.clock import as_of_var, parse_as_of
 
 
 class NplDbtTranslator(DagsterDbtTranslator):
@@ -31,14 +34,36 @@ class NplDbtTranslator(DagsterDbtTranslator):
         return downstream_condition()
 
 
+class DbtBuildConfig(dg.Config):
+    """Run config of the dbt build."""
+
+    as_of: str | None = Field(
+        default=None,
+        description=(
+            "The build time open_listings is computed for ('YYYY-MM-DD' or 'YYYY-MM-DD HH:MM', "
+            "Beijing time); empty means now. Set it to rebuild what was open on another day."
+        ),
+    )
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=NplDbtTranslator(),
     pool="duckdb",
 )
-def npl_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
+def npl_dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    duckdb: DuckDBResource,
+    config: DbtBuildConfig,
+):
     """Builds seeds, staging models and marts, and runs their tests, with dbt-duckdb."""
+    args = ["build"]
+    if config.as_of:
+        # Only when set: a var that changes every run would force a full dbt re-parse; without
+        # it open_listings takes the database's clock (Asia/Shanghai) once per build.
+        args += ["--vars", json.dumps({"as_of": as_of_var(parse_as_of(config.as_of))})]
     # profiles.yml reads the warehouse path from the environment; the resource is the truth.
     os.environ["DUCKDB_DATABASE"] = str(duckdb.database)
     # A subset run (automation builds the seeds alone on a fresh instance) must not pick up a
@@ -46,7 +71,7 @@ def npl_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckd
     # table that does not exist yet). dagster-dbt still overrides this when it needs "empty".
     os.environ.setdefault("DBT_INDIRECT_SELECTION", "cautious")
     try:
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from dbt.cli(args, context=context).stream()
     finally:
         prune_invocation_folders(dbt_target_dir())
 

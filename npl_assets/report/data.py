@@ -21,6 +21,8 @@ from npl_assets.report.model import (
     Figure,
     Group,
     LeagueRow,
+    OpenNow,
+    OpenProject,
     QuarterReport,
     ReportDataError,
     SellerRow,
@@ -295,6 +297,39 @@ def coverage(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> Cove
     )
 
 
+OPEN_NOW_ROWS = 5
+
+
+def open_now(con: duckdb.DuckDBPyConnection, quarter: str) -> OpenNow | None:
+    """The open-now box, when `quarter` is the quarter of open_listings' build time (the
+    current quarter when the marts were built for now); None otherwise or without the mart."""
+    if "main.open_listings" not in _tables(con):
+        return None
+    (as_of,) = con.execute("select max(as_of) from main.open_listings").fetchone()
+    if as_of is None:
+        # nothing open or undecided: the build time is not in the table, "now" is
+        from npl_assets.openings.clock import beijing_now
+
+        as_of = beijing_now()
+    if f"{as_of.year}Q{(as_of.month - 1) // 3 + 1}" != quarter:
+        return None
+    opened, total, undecided = con.execute(
+        """select count(*) filter (where status = 'open'),
+                  coalesce(sum(unpaid_total_yuan) filter (where status = 'open'), 0),
+                  count(*) filter (where status <> 'open')
+           from main.open_listings"""
+    ).fetchone()
+    soonest = [
+        OpenProject(*row)
+        for row in con.execute(
+            f"""select project_name, seller, registration_deadline, days_left, unpaid_total_yuan
+                from main.open_listings where status = 'open'
+                order by registration_deadline, project_name limit {OPEN_NOW_ROWS}"""
+        ).fetchall()
+    ]
+    return OpenNow(as_of, int(opened), _dec(total) or Decimal(0), int(undecided), soonest)
+
+
 def load_report(con: duckdb.DuckDBPyConnection, quarter: str) -> QuarterReport:
     """The report of one quarter; an unknown quarter is an error naming the known ones."""
     parse_quarter(quarter)
@@ -318,6 +353,7 @@ def load_report(con: duckdb.DuckDBPyConnection, quarter: str) -> QuarterReport:
         overdue=overdue(con, quarter),
         coverage=coverage(con, quarter),
         trend=[(q, totals[q][1]) for q in sorted(totals)],
+        open_now=open_now(con, quarter),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
@@ -167,6 +168,27 @@ class Coverage:
 
 
 @dataclass(frozen=True)
+class OpenProject:
+    project_name: str
+    seller: str
+    registration_deadline: datetime | None
+    days_left: int | None
+    unpaid_total_yuan: Decimal | None
+
+
+@dataclass(frozen=True)
+class OpenNow:
+    """What buyers can still act on at the build time (open_listings), for the current quarter's
+    report only: a past quarter's page is history."""
+
+    as_of: datetime
+    open_projects: int
+    open_unpaid_total_yuan: Decimal
+    undecided_projects: int  # registration closed, auction pending or awaiting its result
+    soonest: list[OpenProject]
+
+
+@dataclass(frozen=True)
 class QuarterReport:
     quarter: str
     headline: list[Figure]
@@ -179,6 +201,7 @@ class QuarterReport:
     overdue: list[Bucket]
     coverage: Coverage
     trend: list[tuple[str, Decimal]] = field(default_factory=list)  # (quarter, unpaid total)
+    open_now: OpenNow | None = None  # only when built for the current quarter
 
     @property
     def total(self) -> Group:

@@ -556,8 +556,45 @@ def methods_section(report: QuarterReport) -> Section:
     )
 
 
+def open_now_section(report: QuarterReport) -> Section | None:
+    """A short box for buyers on the current quarter's page: what can still be registered for."""
+    box = report.open_now
+    if box is None:
+        return None
+    when = box.as_of.strftime("%Y-%m-%d %H:%M")
+    paragraphs = [
+        f"As of {when} (Beijing time): {fmt_count(box.open_projects)} project(s) open for "
+        f"registration, {fmt_yi(box.open_unpaid_total_yuan)} 亿元 unpaid in total; "
+        f"{fmt_count(box.undecided_projects)} more closed for registration and still undecided "
+        "(auction pending or awaiting its result). `npl open` lists them with filters."
+    ]
+    tables = []
+    if box.soonest:
+        rows = [
+            [
+                p.registration_deadline.strftime("%Y-%m-%d %H:%M")
+                if p.registration_deadline
+                else "n/a",
+                fmt_count(p.days_left),
+                p.project_name,
+                fmt_yi(p.unpaid_total_yuan),
+            ]
+            for p in box.soonest
+        ]
+        tables.append(
+            Table(
+                ["registration deadline", "days left", "project", "unpaid total (亿元)"],
+                rows,
+                [False, True, False, True],
+            )
+        )
+    return Section("open-now", "Open now (可报名项目)", paragraphs=paragraphs, tables=tables)
+
+
 def report_sections(report: QuarterReport) -> list[Section]:
+    box = open_now_section(report)
     return [
+        *([box] if box else []),
         headline_section(report),
         trend_section(report),
         *breakdown_sections(report),

@@ -9,9 +9,14 @@ source as (
     )
 ),
 
--- the index date of the announcement: a fallback when the PDF footer date was not parsed
+-- the index date of the announcement: a fallback when the PDF footer date was not parsed;
+-- and where the crawler found it (the first fetch's detail page and PDF), for buyers to open
 documents as (
-    select sha256, min(list_date) as list_date
+    select
+        sha256,
+        min(list_date) as list_date,
+        arg_min(detail_url, fetched_at) as detail_url,
+        arg_min(pdf_url, fetched_at) as pdf_url
     from {{ source('raw', 'documents') }}
     where doc_type = 'listing'
     group by sha256
@@ -65,7 +70,9 @@ renamed as (
         source.deposit_required,
         source.publication_date,
         source.unread_fields,
-        coalesce(source.publication_date, documents.list_date) as listing_date
+        coalesce(source.publication_date, documents.list_date) as listing_date,
+        documents.detail_url as announcement_url,
+        documents.pdf_url as announcement_pdf_url
     from source
     left join documents on documents.sha256 = source.sha256
 ),

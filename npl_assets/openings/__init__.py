@@ -1,0 +1,1 @@
+"""Open listings for buyers: what can still be registered for, as of a time (no Dagster here)."""
