@@ -12,8 +12,8 @@ from npl_assets.report import charts
 from npl_assets.report.model import (
     OVERDUE_BUCKETS,
     STARTING_PRICE_DROPPED_ON,
-    DocumentCoverage,
     UNCLASSIFIED_SELLER_TYPE,
+    DocumentCoverage,
     Figure,
     Group,
     QuarterReport,
