@@ -100,7 +100,8 @@ dev: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/npl site serve --port $(SITE_PORT) > $(DAGSTER_HOME)/site-serve.log 2>&1 & site=$$!; \
 	trap 'kill $$site 2>/dev/null' EXIT INT TERM; \
 	echo "bundled site served on http://127.0.0.1:$(SITE_PORT) (log: $(DAGSTER_HOME)/site-serve.log)"; \
-	NPL_SENSOR_URL=http://127.0.0.1:$(SITE_PORT) $(DAGSTER_DEV)
+	NPL_SENSOR_URL=http://127.0.0.1:$(SITE_PORT) NPL_SENSOR_INTERVAL=$${NPL_SENSOR_INTERVAL:-10} \
+		$(DAGSTER_DEV)
 
 bench-parse: $(BIN)/.installed $(SITE)
 	$(BIN)/npl bench parse

@@ -66,8 +66,8 @@ def crawl_run_config(source_url: str) -> dict:
     minimum_interval_seconds=sensor_interval_seconds(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Reads page 1 of the listing and result indexes (one GET each, no PDF) and starts a crawl "
-        "when an item appears that it has not seen. Polls NPL_SENSOR_URL, else NPL_SOURCE_URL; "
+        "Reads page 1 of the listing and result indexes (one GET each, no PDF) and starts one "
+        "run that crawls and builds everything below when an item appears that it has not seen. Polls NPL_SENSOR_URL, else NPL_SOURCE_URL; "
         "interval NPL_SENSOR_INTERVAL seconds (default 300)."
     ),
 )
