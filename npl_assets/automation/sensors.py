@@ -67,8 +67,9 @@ def crawl_run_config(source_url: str) -> dict:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Reads page 1 of the listing and result indexes (one GET each, no PDF) and starts one "
-        "run that crawls and builds everything below when an item appears that it has not seen. Polls NPL_SENSOR_URL, else NPL_SOURCE_URL; "
-        "interval NPL_SENSOR_INTERVAL seconds (default 300)."
+        "run that crawls and builds everything below when an item appears that it has not "
+        "seen. Polls NPL_SENSOR_URL, else NPL_SOURCE_URL; interval NPL_SENSOR_INTERVAL seconds "
+        "(default 300)."
     ),
 )
 def new_announcements_sensor(
