@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from npl_assets import warehouse
 from npl_assets.automation.conditions import downstream_condition
+from npl_assets.quality.check_results import check_result
 from npl_assets.quality.quarantine import (
     QUARANTINE_TABLE,
     held_back_summary,
@@ -16,6 +17,7 @@ from npl_assets.quality.quarantine import (
     replace_quarantine,
 )
 from npl_assets.quality.report import markdown_table, write_report
+from npl_assets.quality.rules import HARD, SOFT
 from npl_assets.quality.validation import ValidationReport, validate_listings
 
 LISTINGS_KEY = dg.AssetKey("listings")
@@ -74,6 +76,23 @@ def held_back_markdown(report: ValidationReport) -> str:
     pool="duckdb",
     # Follows `listings` like every asset below the crawl, so a crawl reaches the marts.
     automation_condition=downstream_condition(),
+    # The listing suite runs once per run, here; its outcome is these two checks.
+    check_specs=[
+        dg.AssetCheckSpec(
+            "hard_expectations",
+            asset=QUARANTINE_KEY,
+            description="Hard expectations of the listings suite over raw.listings (amounts, "
+            "counts, dates, presence). Failing listings are held back in this table, so this "
+            "reports them without blocking.",
+        ),
+        dg.AssetCheckSpec(
+            "soft_expectations",
+            asset=QUARANTINE_KEY,
+            description="Soft expectations (descriptive fields present, overdue days present "
+            "and at least 90, footer date read, asset-type wording known, every value read): "
+            "warnings naming the rows.",
+        ),
+    ],
 )
 def listing_quarantine(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource
@@ -81,7 +100,8 @@ def listing_quarantine(
     """Listings held back from the marts (`raw.listing_quarantine`): every listing in
     raw.listings that fails a hard expectation of the `listings` suite, with one row per failed
     expectation (soft ones included) so it can be fixed and replayed. The table is rewritten
-    on each run; a fixed document leaves it. stg_listings excludes every sha256 listed here."""
+    on each run; a fixed document leaves it. stg_listings excludes every sha256 listed here.
+    The suite runs once per run, here, and reports as this asset's two checks."""
     with duckdb.get_connection() as con:
         warehouse.ensure_schema(con)
         frame = read_listings(con)
@@ -103,7 +123,19 @@ def listing_quarantine(
         context.log.info(f"All {report.rows} listings pass the hard expectations")
     if movement["released"]:
         context.log.info(f"{len(movement['released'])} listings left the quarantine (now pass)")
+    checks = [
+        check_result(
+            report,
+            HARD,
+            path,
+            asset_key=QUARANTINE_KEY,
+            check_name="hard_expectations",
+            extra={"held_back": dg.MetadataValue.int(len(held))},
+        ),
+        check_result(report, SOFT, path, asset_key=QUARANTINE_KEY, check_name="soft_expectations"),
+    ]
     return dg.MaterializeResult(
+        check_results=checks,
         metadata={
             "rows_checked": dg.MetadataValue.int(report.rows),
             "held_back": dg.MetadataValue.int(len(held)),
@@ -116,5 +148,5 @@ def listing_quarantine(
             "held_back_listings": dg.MetadataValue.md(held_back_markdown(report)),
             "report": dg.MetadataValue.path(str(path)),
             "table": QUARANTINE_TABLE,
-        }
+        },
     )

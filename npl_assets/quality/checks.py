@@ -1,11 +1,11 @@
 """Asset checks: the GX suites run inside Dagster, reported as `AssetCheckResult`s whose
 metadata names the failing rows (keys and values) and links the markdown report.
 
-- listings: hard expectations (ERROR, not blocking: the quarantine holds failing rows back)
-  and soft expectations (WARN);
+- listing_quarantine: the listing suite runs once per run, in that asset, which reports it as
+  its own hard (ERROR, not blocking: it holds failing rows back) and soft (WARN) checks;
+- listings, results: completeness (ERROR when a stored document is lost, WARN on failures);
 - results: hard (ERROR) and soft (WARN);
-- stg_listings: the hard suite again on what actually flows to the marts, plus "no quarantined
-  sha256" (BLOCKING);
+- stg_listings: no quarantined sha256 reached the marts (BLOCKING);
 - projects, seller_quarterly_metrics, market_quarterly_metrics, buyer_league: reconciliation
   (BLOCKING, so a broken mart is never published to the serving file);
 - stg_sellers, stg_buyers: every name classified (WARN, names in the metadata).
@@ -15,8 +15,7 @@ metadata names the failing rows (keys and values) and links the markdown report.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
@@ -25,102 +24,18 @@ from dagster_duckdb import DuckDBResource
 
 from npl_assets.completeness import Coverage, coverage, failures_by_type
 from npl_assets.quality import marts
-from npl_assets.quality.assets import LISTINGS_KEY, QUARANTINE_KEY, read_listings
+from npl_assets.quality.assets import LISTINGS_KEY, QUARANTINE_KEY
+from npl_assets.quality.check_results import check_result
 from npl_assets.quality.classification import BUYERS, SELLERS, unclassified_check
-from npl_assets.quality.quarantine import QUARANTINE_TABLE, quarantined_sha256s
-from npl_assets.quality.report import failures_markdown, write_report
-from npl_assets.quality.rules import HARD, LISTING_SUITE, SOFT, Severity, not_quarantined_rule
+from npl_assets.quality.quarantine import quarantined_sha256s
+from npl_assets.quality.report import write_report
+from npl_assets.quality.rules import HARD, LISTING_SUITE, SOFT, Suite, not_quarantined_rule
 from npl_assets.quality.validation import ValidationReport, validate_listings, validate_results
 
 RESULTS_KEY = dg.AssetKey("results")
-# What flows to the marts is judged by the hard rules only.
-STG_LISTINGS_SUITE = LISTING_SUITE.only(HARD, name="stg_listings")
-# Metadata stays readable: the report file and the quarantine table hold the rest.
-FAILURES_SHOWN = 100
-FAILING_ROWS_IN_METADATA = 500
-
-DAGSTER_SEVERITY = {HARD: dg.AssetCheckSeverity.ERROR, SOFT: dg.AssetCheckSeverity.WARN}
-
-
-def check_result(
-    report: ValidationReport,
-    severity: Severity,
-    report_path: Path,
-    *,
-    asset_key: dg.AssetKey | None = None,
-    check_name: str | None = None,
-    extra: Mapping[str, Any] | None = None,
-) -> dg.AssetCheckResult:
-    """The outcome of `report`'s rules of one severity as a Dagster check result."""
-    failures = report.failures_of(severity)
-    rules = [o for o in report.outcomes if o.rule.severity == severity]
-    failed_rows = report.failed_rows(severity)
-    counts = {c["expectation"]: c["rows"] for c in report.reason_counts(severity)}
-    summary = (
-        f"{len(rules)} {severity} expectations over {report.rows} rows: all pass"
-        if not failures
-        else f"{failed_rows} of {report.rows} rows fail "
-        + ", ".join(f"{name} ({n})" for name, n in counts.items())
-    )
-    metadata: dict[str, Any] = {
-        "rows_checked": dg.MetadataValue.int(report.rows),
-        "expectations": dg.MetadataValue.int(len(rules)),
-        "failed_rows": dg.MetadataValue.int(failed_rows),
-        "failed_expectations": dg.MetadataValue.json(counts),
-        "failures": dg.MetadataValue.md(
-            failures_markdown(failures, report.key_columns, FAILURES_SHOWN) if failures else "none"
-        ),
-        "failing_rows": dg.MetadataValue.json(
-            [f.to_dict() for f in failures[:FAILING_ROWS_IN_METADATA]]
-        ),
-        "report": dg.MetadataValue.path(str(report_path)),
-        **(extra or {}),
-    }
-    return dg.AssetCheckResult(
-        passed=not failures,
-        severity=DAGSTER_SEVERITY[severity],
-        metadata=metadata,
-        description=summary,
-        asset_key=asset_key,
-        check_name=check_name,
-    )
-
-
-@dg.multi_asset_check(
-    specs=[
-        dg.AssetCheckSpec(
-            "hard_expectations",
-            asset=LISTINGS_KEY,
-            description="Hard expectations of the listings suite (amounts, counts, dates, "
-            "presence). Failing listings are held back in raw.listing_quarantine, so this "
-            "reports them without blocking.",
-        ),
-        dg.AssetCheckSpec(
-            "soft_expectations",
-            asset=LISTINGS_KEY,
-            description="Soft expectations (overdue days present and at least 90, footer "
-            "date read): warnings only.",
-        ),
-    ],
-    pool="duckdb",
-)
-def listings_expectations(duckdb: DuckDBResource) -> Iterator[dg.AssetCheckResult]:
-    with duckdb.get_connection() as con:
-        frame = read_listings(con)
-    report = validate_listings(frame)
-    path = write_report(report)
-    yield check_result(
-        report,
-        HARD,
-        path,
-        asset_key=LISTINGS_KEY,
-        check_name="hard_expectations",
-        extra={
-            "held_back": dg.MetadataValue.int(len(report.held_back)),
-            "quarantine_table": QUARANTINE_TABLE,
-        },
-    )
-    yield check_result(report, SOFT, path, asset_key=LISTINGS_KEY, check_name="soft_expectations")
+# What flows to the marts was judged by the listing suite in the quarantine step; here only
+# that none of what it held back got through.
+STG_LISTINGS_SUITE = Suite("stg_listings", (), LISTING_SUITE.key_columns)
 
 
 @dg.multi_asset_check(
@@ -163,8 +78,10 @@ def completeness_result(
         severity=severity,
         description=coverage.line(),
         metadata={
-            "on_site": dg.MetadataValue.int(
-                coverage.on_site if coverage.on_site is not None else -1
+            "on_site": (
+                dg.MetadataValue.text("index not read")
+                if coverage.on_site is None
+                else dg.MetadataValue.int(coverage.on_site)
             ),
             "stored": dg.MetadataValue.int(coverage.stored),
             "parsed": dg.MetadataValue.int(coverage.parsed),
@@ -205,8 +122,9 @@ def stg_listings_check(stg_listings: dg.AssetKey) -> dg.AssetChecksDefinition:
         blocking=True,
         additional_deps=[QUARANTINE_KEY],
         pool="duckdb",
-        description="The hard listing expectations on the rows that flow to the marts, and no "
-        "quarantined sha256 among them. Blocking: nothing downstream builds when it fails.",
+        description="No quarantined sha256 among the rows that flow to the marts (the listing "
+        "suite itself ran in listing_quarantine). Blocking: nothing downstream builds when it "
+        "fails.",
     )
     def stg_listings_hard_expectations(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
@@ -256,7 +174,6 @@ def build_quality_checks(dbt_assets: dg.AssetsDefinition) -> list[dg.AssetChecks
 
     stg_listings, projects = model("stg_listings"), model("projects")
     return [
-        listings_expectations,
         results_expectations,
         parsed_completeness,
         stg_listings_check(stg_listings),
