@@ -14,11 +14,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 from urllib.parse import urlsplit
 
-DocType = Literal["listing", "result"]
-DOC_TYPES: tuple[DocType, ...] = ("listing", "result")
+from npl_assets.domain import DOC_TYPES, DocType
+
 USER_AGENT = "npl-assets-watch/1.0 (+index page check, one request per index)"
 DEFAULT_TIMEOUT_SECONDS = 5.0
 

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from npl_assets.crawler.urls import DocType
+from npl_assets.domain import DOC_TYPES, DocType
 
 Stage = Literal["index", "detail", "pdf"]
-DOC_TYPES = ("listing", "result")
 STAGES = ("index", "detail", "pdf")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")

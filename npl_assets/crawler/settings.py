@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from npl_assets import settings as npl_settings
+from npl_assets.domain import MAX_PDF_BYTES
 
 try:
     from importlib.metadata import version
@@ -34,7 +35,7 @@ NPL_PATH_FAMILY = os.environ.get("NPL_PATH_FAMILY", "new")  # new (/xxpl/...) or
 NPL_KNOWN_FILE = ""  # known detail/PDF URLs, one a line: skipped, and paging stops at them
 NPL_STOP_AT_KNOWN_PAGE = True
 NPL_RAW_DIR = str(npl_settings.raw_dir())
-NPL_MAX_PDF_BYTES = 20 * 1024 * 1024
+NPL_MAX_PDF_BYTES = MAX_PDF_BYTES
 # A bound against an absurd 共N条 (a failure row says when it is hit): 1,000 pages are 10,000
 # items, twice the real listing index of April 2026. A bigger site raises it (env or -s).
 NPL_MAX_PAGES = int(os.environ.get("NPL_MAX_PAGES", "1000"))

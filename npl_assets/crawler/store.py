@@ -10,7 +10,8 @@ import re
 import tempfile
 from pathlib import Path
 
-DEFAULT_MAX_PDF_BYTES = 20 * 1024 * 1024
+from npl_assets.domain import MAX_PDF_BYTES as DEFAULT_MAX_PDF_BYTES
+
 # PDF readers look for the trailer's %%EOF within the last 1024 bytes.
 EOF_WINDOW = 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")

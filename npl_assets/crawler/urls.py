@@ -11,7 +11,8 @@ import re
 from typing import Literal
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-DocType = Literal["listing", "result"]
+from npl_assets.domain import DocType
+
 PathFamily = Literal["new", "old"]
 
 PAGE_SIZE = 10

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Anything over the crawler's own cap is refused unread rather than handed to PDFium whole.
+from npl_assets.domain import MAX_PDF_BYTES
 from npl_assets.parsing.errors import NotAnAnnouncementError, ParseError, UnreadablePdfError
 from npl_assets.parsing.layout import clean_text, find_title
 from npl_assets.parsing.listing import parse_listing_text
@@ -25,9 +27,6 @@ from npl_assets.parsing.result import parse_result_text
 # 3: only title, seller and unpaid total are required; an unknown asset-type wording is 其他 with
 #    the wording kept; unreadable optional values are None with their raw text in unread_fields.
 PARSER_VERSION = "3"
-# Announcements are 100-300 KB; anything over the crawler's own cap (NPL_MAX_PDF_BYTES, 20 MiB)
-# is refused unread rather than handed to PDFium whole.
-MAX_PDF_BYTES = 20 * 1024 * 1024
 
 __all__ = [
     "MAX_PDF_BYTES",

@@ -25,12 +25,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from npl_assets.domain import STARTING_PRICE_DISCLOSED_UNTIL
+
 Severity = Literal["hard", "soft"]
 HARD: Severity = "hard"
 SOFT: Severity = "soft"
 
-# Listings published from this day on no longer disclose 起始价 (domain README).
-STARTING_PRICE_DISCLOSED_UNTIL = "2025-10-27"
 # 0.01 元: principal + interest may differ from the published total by a rounding cent.
 TOTAL_TOLERANCE_YUAN = 0.01
 MAX_OVERDUE_DAYS = 20_000

@@ -9,10 +9,10 @@ from decimal import Decimal
 import duckdb
 
 from npl_assets import completeness
+from npl_assets.domain import SELLER_TYPES
 from npl_assets.report.model import (
     OVERDUE_BUCKETS,
     OVERDUE_UNKNOWN,
-    SELLER_TYPES,
     UNKNOWN_LABEL,
     Bucket,
     BuyerRow,

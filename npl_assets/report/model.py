@@ -8,19 +8,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from npl_assets.domain import (
+    STARTING_PRICE_DISCLOSED_UNTIL,
+)
+
 QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 
 # The data contract's seller types, in the order the report lists them.
-SELLER_TYPES = ("国有大行", "股份行", "城商行", "农商行/农信", "消费金融公司", "外资行", "其他")
-
-# The marts' seller type for a seller no seed row, reference list or name rule classifies.
-UNCLASSIFIED_SELLER_TYPE = "未分类"
 
 # Where a listing discloses no asset type the report still counts it, under this label.
 UNKNOWN_LABEL = "未识别"
 
 # 起始价 is no longer disclosed in listings published from this date on.
-STARTING_PRICE_DROPPED_ON = "2025-10-27"
+STARTING_PRICE_DROPPED_ON = STARTING_PRICE_DISCLOSED_UNTIL
 
 # Weighted overdue-days buckets: (label, lower bound inclusive, upper bound exclusive), in days,
 # with a year taken as 365 days.

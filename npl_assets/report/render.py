@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 
+from npl_assets.domain import UNCLASSIFIED_SELLER_TYPE
 from npl_assets.report import charts
 from npl_assets.report.model import (
     OVERDUE_BUCKETS,
     STARTING_PRICE_DROPPED_ON,
-    UNCLASSIFIED_SELLER_TYPE,
     DocumentCoverage,
     Figure,
     Group,
