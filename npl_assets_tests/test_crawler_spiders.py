@@ -15,7 +15,13 @@ from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
 from npl_assets.crawler import settings as crawler_settings
-from npl_assets.crawler.items import DocInfo, DocumentItem, FailureItem, FetchedPdf
+from npl_assets.crawler.items import (
+    DocInfo,
+    DocumentItem,
+    FailureItem,
+    FetchedPdf,
+    IndexCountItem,
+)
 from npl_assets.crawler.spiders.base import SectionSpider
 from npl_assets.crawler.spiders.sections import ListingsSpider, ResultsSpider
 
@@ -48,9 +54,10 @@ def html(url: str, fixture: str) -> HtmlResponse:
 
 
 def split(outputs: Any) -> tuple[list[Request], list[Any]]:
+    """Requests, and the items other than the index count page 1 reports (its own tests)."""
     outputs = list(outputs)
     return [o for o in outputs if isinstance(o, Request)], [
-        o for o in outputs if not isinstance(o, Request)
+        o for o in outputs if not isinstance(o, Request | IndexCountItem)
     ]
 
 
@@ -95,6 +102,23 @@ def test_index_page_yields_details_then_the_next_older_page() -> None:
     }
     assert requests[-1].cb_kwargs == {"page": 2, "pages": 3}
     assert spider.item_count == 23
+
+
+def test_page_one_reports_what_the_index_says_it_holds() -> None:
+    spider = make_spider(ListingsSpider)
+    outputs = list(
+        spider.parse_index(html(LISTINGS + "index.html", "listing_index.html"), page=1, pages=1)
+    )
+    counts = [o for o in outputs if isinstance(o, IndexCountItem)]
+    assert [(c.doc_type, c.items, c.url) for c in counts] == [
+        ("listing", 23, LISTINGS + "index.html")
+    ]
+    # later pages do not repeat it
+    spider.item_count = 23
+    response = html(LISTINGS + "index_1.html", "listing_index_last.html")
+    assert not [
+        o for o in spider.parse_index(response, page=3, pages=3) if isinstance(o, IndexCountItem)
+    ]
 
 
 def test_last_page_yields_its_ten_details_and_no_further_page() -> None:
@@ -251,7 +275,8 @@ def test_a_fully_known_page_stops_the_walk_when_nothing_is_missing(tmp_path: Pat
     spider = make_spider(ListingsSpider, known_file=str(known))
     assert spider.known_in_section == 23
     response = html(LISTINGS + "index.html", "listing_index.html")
-    assert list(spider.parse_index(response, page=1, pages=1)) == []
+    requests, items = split(spider.parse_index(response, page=1, pages=1))
+    assert requests == [] and items == []
 
 
 def test_a_fully_known_page_does_not_stop_the_walk_over_a_gap(tmp_path: Path) -> None:
