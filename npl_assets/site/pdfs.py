@@ -385,6 +385,34 @@ def _grid(rows: list[list], widths: list[float], extra: list | None = None):
     return table
 
 
+# A table cell's default left and right padding (reportlab's TableStyle), points.
+_CELL_PADDING = 6
+_MIN_VALUE_SIZE = 8.0
+
+
+@functools.cache
+def _value_style(font: str, size: float):
+    from reportlab.lib.styles import ParagraphStyle
+
+    return ParagraphStyle(f"value-{size}", parent=_styles(font)["cell"], fontSize=size)
+
+
+def _value(text: str, column_width: float, font: str):
+    """A value cell that shrinks its type (in half points) rather than wrap a number: an amount
+    broken over two lines is no longer one number. Digits are wider in the embedded font."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.platypus import Paragraph
+
+    style = _styles(font)["cell"]
+    room = column_width - 2 * _CELL_PADDING
+    size = style.fontSize
+    while size > _MIN_VALUE_SIZE and stringWidth(text, font, size) > room:
+        size -= 0.5
+    if size != style.fontSize:
+        style = _value_style(font, size)
+    return Paragraph(escape(text), style)
+
+
 def _head(title: str, basis: str, synthetic: bool, font: str) -> list:
     from reportlab.platypus import Spacer
 
@@ -443,8 +471,9 @@ def render_listing(content: ListingContent, font: str = EMBEDDED_FONT) -> bytes:
 
     story = _head(content.title, BASIS_LISTING, content.synthetic, font)
     story.append(p("一、不良贷款基本信息", "heading"))
+    widths = [122, 105, 150, 108]
     rows: list[list] = [
-        [p(a, "cell"), p(b, "cell"), p(c, "cell"), p(d, "cell")]
+        [p(a, "cell"), _value(b, widths[1], font), p(c, "cell"), _value(d, widths[3], font)]
         for a, b, c, d in content.basic_info
     ]
     # Values sit a little above the middle of two-line rows, as in the real table; text
@@ -462,7 +491,7 @@ def render_listing(content: ListingContent, font: str = EMBEDDED_FONT) -> bytes:
         styles.append(("SPAN", (1, len(rows)), (3, len(rows))))
         rows.append([p(label, "cell"), p(value, "cell"), "", ""])
     story += [
-        _grid(rows, [122, 105, 150, 108], styles),
+        _grid(rows, widths, styles),
         Spacer(1, 3),
         p(NOTE_1, "note"),
         p(NOTE_2, "note"),
