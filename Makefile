@@ -18,7 +18,7 @@ $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing dependencies into $(VENV) (first time: about a minute)"
 	@$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]' 2>&1 | grep -v "is ignored: it is neither" || true
-	@$(BIN)/python -c "import dagster, dagster_dbt, scrapy, pypdfium2, reportlab, great_expectations" \
+	@$(BIN)/python -c "import dagster, dagster_dbt, scrapy, pypdfium2, reportlab, great_expectations, weblate_fonts" \
 		|| { echo "dependency install failed"; exit 1; }
 	@touch $@
 
