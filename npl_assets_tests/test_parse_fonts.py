@@ -140,8 +140,9 @@ def _package_file(relative: str):
 
 
 def _fonts_used(pdf_path: Path) -> set[tuple[str, bool]]:
-    """(base font name, embedded?) of every font the text of the PDF is set in, read from the
-    PDF's font dictionaries by PDFium (embedded = a FontFile, FontFile2 or FontFile3 stream)."""
+    """(base font name, embedded?) of every font the first page's text is set in, read from the
+    PDF's font dictionaries by PDFium (embedded = a FontFile, FontFile2 or FontFile3 stream).
+    The first page suffices: every page of these announcements uses the same fonts."""
     import ctypes
 
     import pypdfium2 as pdfium
@@ -150,15 +151,15 @@ def _fonts_used(pdf_path: Path) -> set[tuple[str, bool]]:
     found = set()
     pdf = pdfium.PdfDocument(pdf_path.read_bytes())
     try:
-        for page in pdf:
-            for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_TEXT,)):
-                font = pdfium_c.FPDFTextObj_GetFont(obj.raw)
-                size = pdfium_c.FPDFFont_GetBaseFontName(font, None, 0)
-                buffer = ctypes.create_string_buffer(size)
-                pdfium_c.FPDFFont_GetBaseFontName(font, buffer, size)
-                name = buffer.value.decode("utf-8", "replace")
-                found.add((name, bool(pdfium_c.FPDFFont_GetIsEmbedded(font))))
-            page.close()
+        page = pdf[0]
+        for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_TEXT,)):
+            font = pdfium_c.FPDFTextObj_GetFont(obj.raw)
+            size = pdfium_c.FPDFFont_GetBaseFontName(font, None, 0)
+            buffer = ctypes.create_string_buffer(size)
+            pdfium_c.FPDFFont_GetBaseFontName(font, buffer, size)
+            name = buffer.value.decode("utf-8", "replace")
+            found.add((name, bool(pdfium_c.FPDFFont_GetIsEmbedded(font))))
+        page.close()
     finally:
         pdf.close()
     return found
