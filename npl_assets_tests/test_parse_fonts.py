@@ -24,7 +24,11 @@ from pathlib import Path
 
 import pytest
 
-from npl_assets.parsing.pdftext import SUBSTITUTE_FONT_PACKAGE
+from npl_assets.parsing.pdftext import (
+    SUBSTITUTE_FONT_PACKAGE,
+    extract_text,
+    is_cjk_font_request,
+)
 
 # Every directory PDFium's Linux font info scans, plus the per-user one.
 FONT_DIRS = (
@@ -134,6 +138,91 @@ def _package_file(relative: str):
     import importlib.resources
 
     return importlib.resources.files(SUBSTITUTE_FONT_PACKAGE) / relative
+
+
+# ------------------------------------------- non-embedded fonts as Word and WPS write them
+
+
+def _word_style_pdf(base_font: bytes) -> bytes:
+    """A one-page PDF whose font is a non-embedded Type0/CIDFontType2 with Identity-H encoding
+    and a font name only (no FontFile), as Word and WPS write fonts they do not embed; a title
+    wraps leaving 告 alone on its second line."""
+
+    def hexs(text: str) -> bytes:
+        # CIDs are the code points here; the ToUnicode CMap maps them back.
+        return b"<" + "".join(f"{ord(c):04X}" for c in text).encode() + b">"
+
+    content = b"BT /F1 19 Tf 60 700 Td %s Tj 0 -28 Td %s Tj ET" % (
+        hexs("不良贷款转让公"),
+        hexs("告"),
+    )
+    to_unicode = (
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap "
+        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def "
+        b"/CMapName /Adobe-Identity-UCS def /CMapType 2 def "
+        b"1 begincodespacerange <0000> <FFFF> endcodespacerange "
+        b"1 beginbfrange <0000> <FFFF> <0000> endbfrange "
+        b"endcmap CMapName currentdict /CMap defineresource pop end end"
+    )
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /%s /Encoding /Identity-H "
+        b"/DescendantFonts [6 0 R] /ToUnicode 8 0 R >>" % base_font,
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /%s /CIDSystemInfo "
+        b"<< /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
+        b"/FontDescriptor 7 0 R /DW 1000 >>" % base_font,
+        b"<< /Type /FontDescriptor /FontName /%s /Flags 6 /FontBBox [0 -141 1000 859] "
+        b"/ItalicAngle 0 /Ascent 859 /Descent -141 /CapHeight 700 /StemV 80 >>" % base_font,
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(to_unicode), to_unicode),
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer << /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return out
+
+
+@pytest.mark.parametrize(
+    "base_font",
+    [b"SimSun", b"FangSong_GB2312", b"#CB#CE#CC#E5", b"FZXBSJW--GB1-0"],
+    ids=["SimSun", "FangSong_GB2312", "songti-in-GBK", "Founder"],
+)
+def test_word_style_non_embedded_cjk_font_keeps_a_character_alone_on_its_line(
+    base_font: bytes,
+) -> None:
+    # PDFium asks for these with a symbol/Latin charset; without a CJK substitute every glyph
+    # box is empty and the one-character line is skipped.
+    assert extract_text(_word_style_pdf(base_font)).split("\n") == ["不良贷款转让公", "告"]
+
+
+@pytest.mark.parametrize(
+    ("charset", "face", "cjk"),
+    [
+        (134, b"STSong-Light", True),
+        (0, b"SimSun", True),
+        (2, "宋体".encode("gbk"), True),
+        (0, b"FZXBSJW--GB1-0", True),
+        (0, b"Microsoft YaHei", True),
+        (0, b"Helvetica", False),
+        (0, b"Arial,Bold", False),
+        (0, b"TimesNewRomanPSMT", False),
+        (2, b"Symbol", False),
+    ],
+)
+def test_which_substitute_requests_get_the_cjk_font(charset: int, face: bytes, cjk: bool) -> None:
+    assert is_cjk_font_request(charset, face) is cjk
 
 
 # --------------------------------------------------------------- the site's two kinds of PDF

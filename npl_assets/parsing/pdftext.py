@@ -46,7 +46,63 @@ _CJK_CHARSETS = frozenset(
         pdfium_c.FXFONT_CHINESEBIG5_CHARSET,
     }
 )
+# Non-embedded CJK fonts that PDFium asks for with a Latin or symbol charset: Word and WPS write
+# Type0 fonts with Identity-H encoding and a font name only (SimSun, FangSong_GB2312, or the name
+# in GBK such as 宋体). Matched on the name with case, spaces, hyphens and underscores removed.
+_CJK_FAMILY_MARKS = (
+    "simsun",
+    "simhei",
+    "simkai",
+    "simfang",
+    "fangsong",
+    "kaiti",
+    "songti",
+    "heiti",
+    "stsong",
+    "stheiti",
+    "stkaiti",
+    "stxihei",
+    "stzhongsong",
+    "yahei",
+    "dengxian",
+    "mingliu",
+    "dfkai",
+    "gb2312",
+    "gbk",
+    "big5",
+    "mincho",
+    "msgothic",
+    "batang",
+    "gulim",
+    "dotum",
+    "gungsuh",
+    "sourcehan",
+    "notosanscjk",
+    "notoserifcjk",
+    "wenquanyi",
+    "adobesong",
+    "adobeheiti",
+    "adobekaiti",
+    "adobefangsong",
+)
+# Founder (方正) font names start with FZ and end with a style code, e.g. FZXBSJW--GB1-0.
+_FOUNDER_PREFIX = "fz"
 _HANDLE = 1  # the one font this font info knows; PDFium treats the handle as opaque
+
+
+def is_cjk_font_request(charset: int, face: bytes) -> bool:
+    """Whether PDFium's request for a substitute font is for a CJK font: by charset, or by a
+    font name that is not ASCII (a Chinese name in a legacy encoding) or names a CJK family."""
+    if charset in _CJK_CHARSETS:
+        return True
+    if not face.isascii():
+        return True
+    name = face.decode("ascii").lower()
+    for junk in (" ", "-", "_", ","):
+        name = name.replace(junk, "")
+    if name.startswith(_FOUNDER_PREFIX) and name[2:3].isalpha():
+        return True
+    return any(mark in name for mark in _CJK_FAMILY_MARKS)
 
 
 def substitute_font_file() -> Path:
@@ -90,9 +146,10 @@ class _ProjectFontInfo:
         for charset in sorted(_CJK_CHARSETS):
             pdfium_c.FPDF_AddInstalledFont(mapper, self.face, charset)
 
-    def _map_font(self, _this, _weight, _italic, charset, _pitch, _face, _exact):
+    def _map_font(self, _this, _weight, _italic, charset, _pitch, face, _exact):
         # None: PDFium then uses its built-in (compiled-in) fonts, the same on every machine.
-        return _HANDLE if charset in _CJK_CHARSETS else None
+        name = ctypes.string_at(face) if face else b""
+        return _HANDLE if is_cjk_font_request(charset, name) else None
 
     def _get_font(self, _this, face):
         return _HANDLE if face and ctypes.string_at(face) == self.face else None
