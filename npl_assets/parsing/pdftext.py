@@ -11,9 +11,11 @@ default that font info scans the machine's font directories, so with no CJK font
 CJK glyph has an empty box, a character alone on its line (the 告 of a wrapped title) has a
 zero-width object and vanishes, and the other lines merge differently. So this module replaces
 PDFium's system font info, before any document is opened, with one that offers a single CJK
-font shipped as a Python dependency (Kurinto Sans SC from weblate-fonts) for the CJK charsets
-and nothing else: every other non-embedded font falls back to the fonts compiled into PDFium.
-Substitution is then the same on every machine, whatever /usr/share/fonts holds.
+font shipped as a Python dependency (Kurinto Sans SC from weblate-fonts) for every CJK
+request (a CJK charset, or a CJK font name such as SimSun or 宋体) and nothing else: every other
+non-embedded font falls back to the fonts compiled into PDFium. Substitution is then the same on
+every machine, whatever /usr/share/fonts holds (PDFium's "zero-width object" rule is in
+CPDF_TextPage::ProcessTextObject; the box comes from the substitute's glyph bounding boxes).
 """
 
 from __future__ import annotations
