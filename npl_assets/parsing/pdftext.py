@@ -119,7 +119,7 @@ def substitute_font_file() -> Path:
 
 
 class _ProjectFontInfo:
-    """An FPDF_SYSFONTINFO that offers one font file for the CJK charsets and nothing else.
+    """An FPDF_SYSFONTINFO that offers one font file for CJK requests and nothing else.
 
     PDFium calls back into these methods while it loads a page's fonts; the ctypes struct and
     its callbacks must stay referenced for the life of the process (they are module state)."""
