@@ -23,7 +23,7 @@ $(BIN)/.installed: pyproject.toml uv.lock
 		$(PYTHON) -m pip install -q uv 2>&1 | grep -v "is ignored: it is neither" || true; }
 	@echo "installing the locked dependency set into $(VENV) (uv sync --locked)"
 	@$(UV) sync --locked --extra dev --python $(PYTHON) --quiet
-	@$(BIN)/python -c "import dagster, dagster_dbt, scrapy, pypdfium2, reportlab, great_expectations" \
+	@$(BIN)/python -c "import dagster, dagster_dbt, scrapy, pypdfium2, reportlab, great_expectations, weblate_fonts" \
 		|| { echo "dependency install failed"; exit 1; }
 	@touch $@
 
@@ -40,8 +40,10 @@ $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
 
 manifest: $(MANIFEST)
 
-$(SITE): $(BIN)/.installed
-	$(BIN)/npl site build
+# Rebuilt when the generator changes (its PDFs' bytes follow the generator's code).
+SITE_SOURCES := $(wildcard npl_assets/site/*.py)
+$(SITE): $(BIN)/.installed $(SITE_SOURCES)
+	$(BIN)/npl site build --force
 
 site: $(SITE)
 

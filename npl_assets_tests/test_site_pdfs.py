@@ -9,20 +9,17 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-import pypdfium2 as pdfium
 import pytest
 
+from npl_assets.parsing.pdftext import extract_pages
 from npl_assets.site.pdfs import render_document
 from npl_assets.site.source import listing_publication, result_publication
 
 
 def pdf_pages(data: bytes | Path) -> list[str]:
-    source = data.read_bytes() if isinstance(data, Path) else data
-    pdf = pdfium.PdfDocument(source)
-    try:
-        return [page.get_textpage().get_text_bounded().replace("\r\n", "\n") for page in pdf]
-    finally:
-        pdf.close()
+    # The parser's extraction: PDFium with the project's fonts, not the machine's (with no CJK
+    # system font, raw PDFium drops a character alone on a wrapped line).
+    return extract_pages(data.read_bytes() if isinstance(data, Path) else data)
 
 
 def squeeze(text: str) -> str:

@@ -8,9 +8,9 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import pypdfium2 as pdfium
 import pytest
 
+from npl_assets.parsing.pdftext import extract_pages
 from npl_assets.site.build import build_site
 from npl_assets.site.source import SiteDataMissing
 from npl_assets.site.synthetic import synthetic_rows
@@ -19,11 +19,8 @@ CUTOFF = date(2025, 10, 27)
 
 
 def pdf_text(path: Path) -> str:
-    pdf = pdfium.PdfDocument(path.read_bytes())
-    try:
-        return "\n".join(page.get_textpage().get_text_bounded() for page in pdf)
-    finally:
-        pdf.close()
+    # The parser's extraction, whose text does not depend on the machine's fonts.
+    return "\n".join(extract_pages(path.read_bytes()))
 
 
 @pytest.fixture(scope="module")

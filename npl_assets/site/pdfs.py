@@ -1,12 +1,17 @@
 """Listing (转让公告) and result (转让结果公告) PDFs laid out like the real ones.
 
 Written from the two real samples: the same labels, value formats, label wraps and sections.
-Rendering uses reportlab's built-in CID font STSong-Light (no font file) with `invariant=1`, so a
-rebuild gives byte-identical files. Contact details are visibly fictitious."""
+Like the real announcements, most PDFs embed a subset of their CJK font (Kurinto Sans SC, a
+TrueType font from the weblate-fonts package); a stable quarter of them (`embeds_font`) instead
+use reportlab's built-in CID font STSong-Light, which is not embedded, as some real PDFs do, so
+that readers of both kinds stay tested. Rendering uses `invariant=1`, so a rebuild gives
+byte-identical files. Contact details are visibly fictitious."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.resources
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +22,15 @@ from npl_assets.site import formats as fmt
 from npl_assets.site.layout import TITLE_SUFFIXES
 from npl_assets.site.source import seller_name
 
+# Not embedded: the reader substitutes a font of its own (reportlab's built-in CID font).
 FONT = "STSong-Light"
+# Embedded as subsets (FontFile2), as in the real PDFs. Its file comes from a pinned dependency,
+# so rebuilds stay byte-identical.
+EMBEDDED_FONT = "KurintoSansSC"
+EMBEDDED_FONT_PACKAGE = "weblate_fonts"
+EMBEDDED_FONT_FILE = "static/weblate_fonts/kurinto/ttf/KurintoSansSC-Rg.ttf"
+# One document in NON_EMBEDDED_SHARE keeps the non-embedded font.
+NON_EMBEDDED_SHARE = 4
 SYNTHETIC_MARK = "（模拟数据，仅供测试）"
 CONTACT_LINES = (
     "联系人：张三（虚构）",
@@ -294,15 +307,44 @@ def _formatted_day(row: dict[str, str], column: str) -> date:
 # --- rendering -------------------------------------------------------------------------------
 
 
+def embeds_font(doc_type: str, row: dict[str, str]) -> bool:
+    """Whether this document embeds its font: a stable hash of the document's identity, so the
+    same documents (about three in four) embed it on every build and machine."""
+    identity = f"{doc_type}\0{row.get('序号', '')}\0{_column(row, '项目名称')}"
+    digest = hashlib.sha256(identity.encode("utf-8")).digest()
+    return digest[0] % NON_EMBEDDED_SHARE != 0
+
+
+def embedded_font_file() -> str:
+    path = importlib.resources.files(EMBEDDED_FONT_PACKAGE) / EMBEDDED_FONT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the site's embedded font is missing ({path}); install the project's dependencies"
+        )
+    return str(path)
+
+
 @functools.cache
-def _styles() -> dict:
-    from reportlab.lib.enums import TA_CENTER, TA_RIGHT
-    from reportlab.lib.styles import ParagraphStyle
+def _register(font: str) -> None:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFont
 
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    body = ParagraphStyle("body", fontName=FONT, fontSize=12, leading=21, wordWrap="CJK")
+    if font == FONT:
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    elif font == EMBEDDED_FONT:
+        pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, embedded_font_file()))
+    else:
+        raise ValueError(f"unknown font {font!r}")
+
+
+@functools.cache
+def _styles(font: str) -> dict:
+    from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+    from reportlab.lib.styles import ParagraphStyle
+
+    _register(font)
+    body = ParagraphStyle("body", fontName=font, fontSize=12, leading=21, wordWrap="CJK")
     return {
         "title": ParagraphStyle(
             "title", parent=body, fontSize=19, leading=28, alignment=TA_CENTER, spaceAfter=14
@@ -319,10 +361,10 @@ def _styles() -> dict:
     }
 
 
-def _p(text: str, style: str):
+def _p(text: str, style: str, font: str):
     from reportlab.platypus import Paragraph
 
-    return Paragraph(escape(text).replace("\n", "<br/>"), _styles()[style])
+    return Paragraph(escape(text).replace("\n", "<br/>"), _styles(font)[style])
 
 
 def _grid(rows: list[list], widths: list[float], extra: list | None = None):
@@ -343,31 +385,59 @@ def _grid(rows: list[list], widths: list[float], extra: list | None = None):
     return table
 
 
-def _head(title: str, basis: str, synthetic: bool) -> list:
+# A table cell's default left and right padding (reportlab's TableStyle), points.
+_CELL_PADDING = 6
+_MIN_VALUE_SIZE = 8.0
+
+
+@functools.cache
+def _value_style(font: str, size: float):
+    from reportlab.lib.styles import ParagraphStyle
+
+    return ParagraphStyle(f"value-{size}", parent=_styles(font)["cell"], fontSize=size)
+
+
+def _value(text: str, column_width: float, font: str):
+    """A value cell that shrinks its type (in half points) rather than wrap a number: an amount
+    broken over two lines is no longer one number. Digits are wider in the embedded font."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.platypus import Paragraph
+
+    style = _styles(font)["cell"]
+    room = column_width - 2 * _CELL_PADDING
+    size = style.fontSize
+    while size > _MIN_VALUE_SIZE and stringWidth(text, font, size) > room:
+        size -= 0.5
+    if size != style.fontSize:
+        style = _value_style(font, size)
+    return Paragraph(escape(text), style)
+
+
+def _head(title: str, basis: str, synthetic: bool, font: str) -> list:
     from reportlab.platypus import Spacer
 
-    story = [_p(title, "title")]
+    story = [_p(title, "title", font)]
     if synthetic:
-        story.append(_p(SYNTHETIC_MARK, "mark"))
+        story.append(_p(SYNTHETIC_MARK, "mark", font))
     story += [
-        _grid([[_p(DECLARATION, "body")]], [485]),
+        _grid([[_p(DECLARATION, "body", font)]], [485]),
         Spacer(1, 8),
-        _p(basis, "body"),
+        _p(basis, "body", font),
     ]
     return story
 
 
-def _footer(seller: str, publication: str) -> list:
+def _footer(seller: str, publication: str, font: str) -> list:
     from reportlab.platypus import Spacer
 
     return [
         Spacer(1, 14),
-        _p("特此公告。", "line"),
+        _p("特此公告。", "line", font),
         Spacer(1, 14),
-        *(_p(line, "line") for line in CONTACT_LINES),
+        *(_p(line, "line", font) for line in CONTACT_LINES),
         Spacer(1, 18),
-        _p(seller, "right"),
-        _p(publication, "right"),
+        _p(seller, "right", font),
+        _p(publication, "right", font),
     ]
 
 
@@ -393,13 +463,17 @@ def _build(story: list, title: str) -> bytes:
     return buffer.getvalue()
 
 
-def render_listing(content: ListingContent) -> bytes:
+def render_listing(content: ListingContent, font: str = EMBEDDED_FONT) -> bytes:
     from reportlab.platypus import Spacer
 
-    story = _head(content.title, BASIS_LISTING, content.synthetic)
-    story.append(_p("一、不良贷款基本信息", "heading"))
+    def p(text: str, style: str):
+        return _p(text, style, font)
+
+    story = _head(content.title, BASIS_LISTING, content.synthetic, font)
+    story.append(p("一、不良贷款基本信息", "heading"))
+    widths = [122, 105, 150, 108]
     rows: list[list] = [
-        [_p(a, "cell"), _p(b, "cell"), _p(c, "cell"), _p(d, "cell")]
+        [p(a, "cell"), _value(b, widths[1], font), p(c, "cell"), _value(d, widths[3], font)]
         for a, b, c, d in content.basic_info
     ]
     # Values sit a little above the middle of two-line rows, as in the real table; text
@@ -415,46 +489,47 @@ def render_listing(content: ListingContent) -> bytes:
         count_items.append(("备注", content.remarks))
     for label, value in count_items:
         styles.append(("SPAN", (1, len(rows)), (3, len(rows))))
-        rows.append([_p(label, "cell"), _p(value, "cell"), "", ""])
+        rows.append([p(label, "cell"), p(value, "cell"), "", ""])
     story += [
-        _grid(rows, [122, 105, 150, 108], styles),
+        _grid(rows, widths, styles),
         Spacer(1, 3),
-        _p(NOTE_1, "note"),
-        _p(NOTE_2, "note"),
-        _p("二、时间安排", "heading"),
-        _p(f"竞价报名截止时间：{content.registration_deadline}", "line"),
-        _p(f"竞价日：{content.bid_day}", "line"),
-        _p("三、转让方式", "heading"),
-        _p(f"转让方式：{content.transfer_method}", "line"),
+        p(NOTE_1, "note"),
+        p(NOTE_2, "note"),
+        p("二、时间安排", "heading"),
+        p(f"竞价报名截止时间：{content.registration_deadline}", "line"),
+        p(f"竞价日：{content.bid_day}", "line"),
+        p("三、转让方式", "heading"),
+        p(f"转让方式：{content.transfer_method}", "line"),
     ]
-    auction: list[list] = [[_p(f"竞价方式：{content.bidding_method}", "cell"), ""]]
-    auction += [[_p(label, "cell"), _p(value, "cell")] for label, value in content.auction_rows]
+    auction: list[list] = [[p(f"竞价方式：{content.bidding_method}", "cell"), ""]]
+    auction += [[p(label, "cell"), p(value, "cell")] for label, value in content.auction_rows]
     story.append(_grid(auction, [242, 243], [("SPAN", (0, 0), (1, 0))]))
     seller = content.seller
     for heading, paragraphs in REQUIREMENTS:
-        story.append(_p(heading, "heading"))
-        story += [_p(text.replace("{seller}", seller), "body") for text in paragraphs]
-    story += _footer(seller, content.publication)
+        story.append(p(heading, "heading"))
+        story += [p(text.replace("{seller}", seller), "body") for text in paragraphs]
+    story += _footer(seller, content.publication, font)
     return _build(story, content.title)
 
 
-def render_result(content: ResultContent) -> bytes:
+def render_result(content: ResultContent, font: str = EMBEDDED_FONT) -> bytes:
     from reportlab.platypus import Spacer
 
-    story = _head(content.title, BASIS_RESULT, content.synthetic)
+    story = _head(content.title, BASIS_RESULT, content.synthetic, font)
     story += [
         Spacer(1, 10),
-        _grid([[_p(k, "cell"), _p(v, "cell")] for k, v in content.rows], [165, 320]),
+        _grid([[_p(k, "cell", font), _p(v, "cell", font)] for k, v in content.rows], [165, 320]),
     ]
-    story += _footer(content.seller, content.publication)
+    story += _footer(content.seller, content.publication, font)
     return _build(story, content.title)
 
 
 def render_document(
     doc_type: str, row: dict[str, str], publication: date, synthetic: bool
 ) -> bytes:
+    font = EMBEDDED_FONT if embeds_font(doc_type, row) else FONT
     if doc_type == "listing":
-        return render_listing(listing_content(row, publication, synthetic))
+        return render_listing(listing_content(row, publication, synthetic), font)
     if doc_type == "result":
-        return render_result(result_content(row, publication, synthetic))
+        return render_result(result_content(row, publication, synthetic), font)
     raise ValueError(f"unknown document type {doc_type!r}")
