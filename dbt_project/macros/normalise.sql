@@ -34,3 +34,18 @@
 {% macro unit_suffix_pattern() -%}
     '(分行|支行|信用卡中心|信用卡部|分公司|营业部)$'
 {%- endmacro %}
+
+{#- True when the institution key `name_key` is `reference_key` itself or one of its units (a
+    branch, a card centre, …: the reference key followed by a unit suffix). -#}
+{% macro is_same_or_unit_of(name_key, reference_key) -%}
+    (
+        {{ name_key }} = {{ reference_key }}
+        or (
+            starts_with({{ name_key }}, {{ reference_key }})
+            and regexp_matches(
+                substr({{ name_key }}, length({{ reference_key }}) + 1),
+                {{ unit_suffix_pattern() }}
+            )
+        )
+    )
+{%- endmacro %}

@@ -50,14 +50,7 @@ reference_matches as (
     select keyed.buyer_as_published, reference.buyer
     from keyed
     inner join reference
-        on keyed.buyer_key = reference.reference_key
-        or (
-            starts_with(keyed.buyer_key, reference.reference_key)
-            and regexp_matches(
-                substr(keyed.buyer_key, length(reference.reference_key) + 1),
-                {{ unit_suffix_pattern() }}
-            )
-        )
+        on {{ is_same_or_unit_of('keyed.buyer_key', 'reference.reference_key') }}
     qualify row_number() over (
         partition by keyed.buyer_as_published
         order by length(reference.reference_key) desc, reference.priority, reference.buyer

@@ -112,14 +112,7 @@ reference_matches as (
     select keyed.seller, reference.institution as parent_institution, reference.seller_type
     from keyed
     inner join reference
-        on keyed.seller_key = reference.reference_key
-        or (
-            starts_with(keyed.seller_key, reference.reference_key)
-            and regexp_matches(
-                substr(keyed.seller_key, length(reference.reference_key) + 1),
-                {{ unit_suffix_pattern() }}
-            )
-        )
+        on {{ is_same_or_unit_of('keyed.seller_key', 'reference.reference_key') }}
     qualify row_number() over (
         partition by keyed.seller
         order by length(reference.reference_key) desc, reference.priority, reference.institution
