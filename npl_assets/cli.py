@@ -15,6 +15,7 @@ _COMMANDS = {
     "bench": "npl_assets.bench",
     "sql": "npl_assets.sql",
     "report": "npl_assets.report",
+    "team": "npl_assets.team.cli",
 }
 
 

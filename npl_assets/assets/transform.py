@@ -12,6 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from npl_assets.automation.conditions import downstream_condition
 from npl_assets.dbt_project import dbt_project
+from npl_assets.resources import dbt_environment
 
 
 class NplDbtTranslator(DagsterDbtTranslator):
@@ -39,8 +40,9 @@ class NplDbtTranslator(DagsterDbtTranslator):
 )
 def npl_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
     """Builds seeds, staging models and marts, and runs their tests, with dbt-duckdb."""
-    # profiles.yml reads the warehouse path from the environment; the resource is the truth.
-    os.environ["DUCKDB_DATABASE"] = str(duckdb.database)
+    # profiles.yml reads the warehouse (file, or DuckLake in the team profile) from the
+    # environment; the resource is the truth.
+    os.environ.update(dbt_environment(duckdb))
     # A subset run (automation builds the seeds alone on a fresh instance) must not pick up a
     # test whose other parent is not selected (dbt's default "eager" does, and then fails on a
     # table that does not exist yet). dagster-dbt still overrides this when it needs "empty".
