@@ -38,18 +38,7 @@ def publish(con, serving: Path, tables: tuple[str, ...] = PUBLISHED_TABLES) -> d
     # A crash can leave a half-written file and its WAL, which DuckDB would replay.
     tmp.unlink(missing_ok=True)
     tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
-    available = {
-        name
-        for (name,) in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'main' "
-            "and database_name = current_database() "
-            "union select view_name from duckdb_views() where schema_name = 'main' "
-            "and database_name = current_database()"
-        ).fetchall()
-    }
-    missing = [t for t in tables if t not in available]
-    if missing:
-        raise RuntimeError(f"cannot publish: warehouse lacks {', '.join(missing)}")
+    check_publishable(con, tables)
     counts: dict[str, int] = {}
     quoted = str(tmp).replace("'", "''")
     con.execute(f"attach '{quoted}' as serving_tmp")
@@ -94,6 +83,12 @@ def publish_snapshot(con, tables: tuple[str, ...] = PUBLISHED_TABLES) -> tuple[i
 
 
 def published_counts(con, tables: tuple[str, ...]) -> dict[str, int]:
+    check_publishable(con, tables)
+    return {t: con.execute(f"select count(*) from main.{t}").fetchall()[0][0] for t in tables}
+
+
+def check_publishable(con, tables: tuple[str, ...]) -> None:
+    """Every table to publish exists in the warehouse's `main` schema."""
     available = {
         name
         for (name,) in con.execute(
@@ -106,7 +101,6 @@ def published_counts(con, tables: tuple[str, ...]) -> dict[str, int]:
     missing = [t for t in tables if t not in available]
     if missing:
         raise RuntimeError(f"cannot publish: warehouse lacks {', '.join(missing)}")
-    return {t: con.execute(f"select count(*) from main.{t}").fetchall()[0][0] for t in tables}
 
 
 def top_sellers_markdown(con, limit: int = 10) -> str:
