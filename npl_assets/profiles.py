@@ -275,6 +275,19 @@ def ensure_extensions() -> None:
 # --- connections ------------------------------------------------------------------------------
 
 
+class NothingPublishedError(LookupError):
+    """The team warehouse has no published snapshot yet (no successful run)."""
+
+
+def _scrubbed(exc: duckdb.Error, team: TeamSettings) -> duckdb.Error:
+    """The same error without the catalog password (DuckDB quotes the whole connection string)."""
+    message = str(exc).replace(team.pg_password, "***") if team.pg_password else str(exc)
+    try:
+        return type(exc)(message)
+    except TypeError:
+        return duckdb.Error(message)
+
+
 def open_lake(
     team: TeamSettings | None = None,
     read_only: bool = False,
@@ -290,6 +303,14 @@ def open_lake(
         con.execute(team.secret_sql())
         con.execute(team.attach_sql(read_only=read_only, snapshot=snapshot))
         con.execute(f"use {LAKE}")
+    except duckdb.Error as exc:
+        con.close()
+        if read_only and "does not exist" in str(exc):
+            # A reader before the first run: the catalog has no DuckLake in it yet.
+            raise NothingPublishedError(
+                "the team warehouse is empty: run the pipeline first (`make run PROFILE=team`)"
+            ) from None
+        raise _scrubbed(exc, team) from None
     except BaseException:
         con.close()
         raise
@@ -299,10 +320,6 @@ def open_lake(
 def lake_snapshot(con: duckdb.DuckDBPyConnection) -> int:
     """The current DuckLake snapshot id on a connection from `open_lake`."""
     return con.execute(f"select id from {LAKE}.current_snapshot()").fetchall()[0][0]
-
-
-class NothingPublishedError(LookupError):
-    """The team warehouse has no published snapshot yet (no successful run)."""
 
 
 def published_snapshot(team: TeamSettings | None = None) -> int:

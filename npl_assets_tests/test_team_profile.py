@@ -106,7 +106,7 @@ def team_env(
             env["NPL_DAGSTER_PG_URL"] = profiles.team_settings().dagster_postgres_url()
             mp.setenv("NPL_DAGSTER_PG_URL", env["NPL_DAGSTER_PG_URL"])
             profiles.install_extensions()
-            write_instance(home, env)
+            write_instance(home)
             print(f"team services and instance up in {time.monotonic() - started:.1f} s")
             yield env
     finally:

@@ -170,3 +170,28 @@ def test_s3_content_store_is_content_addressed_and_whole(
     assert [o["Key"] for o in listed] == [f"prefix/raw/{sha[:2]}/{sha}.pdf"]
     with pytest.raises(ValueError, match="sha256"):
         s3_store.key("../etc/passwd")
+
+
+def test_catalog_errors_never_show_the_password() -> None:
+    import duckdb
+
+    team = profiles.TeamSettings(
+        pg_host="127.0.0.1",
+        pg_port=1,
+        pg_user="npl",
+        pg_password="s3cret-pw",
+        dagster_db="dagster",
+        catalog_db="ducklake",
+        s3_endpoint="127.0.0.1:9",
+        s3_use_ssl=False,
+        s3_url_style="path",
+        s3_region="us-east-1",
+        s3_key_id="k",
+        s3_secret="s",
+        s3_bucket="b",
+        s3_prefix="",
+    )
+    with pytest.raises(duckdb.Error) as caught:
+        profiles.open_lake(team)  # nothing listens on port 1
+    assert "s3cret-pw" not in str(caught.value)
+    assert "***" in str(caught.value) or "ducklake" in str(caught.value)

@@ -15,7 +15,7 @@ def team_home(args: argparse.Namespace) -> Path:
     return Path(args.home).resolve() if args.home else profiles.team_env_file().parent
 
 
-def write_instance(home: Path, env: dict[str, str]) -> Path:
+def write_instance(home: Path) -> Path:
     """dagster.yaml for the team instance in `home`, and its storage created in Postgres once
     (two first runs at once would otherwise both migrate it)."""
     team = profiles.TeamSettings.from_env()
@@ -48,11 +48,11 @@ def up(args: argparse.Namespace) -> int:
     try:
         env = services.env()
         os.environ.update(env)
-        team = profiles.TeamSettings.from_env()
-        env["NPL_DAGSTER_PG_URL"] = team.dagster_postgres_url()
-        os.environ.update(env)
+        # The instance's dagster.yaml reads its Postgres URL from this variable.
+        env["NPL_DAGSTER_PG_URL"] = profiles.TeamSettings.from_env().dagster_postgres_url()
+        os.environ["NPL_DAGSTER_PG_URL"] = env["NPL_DAGSTER_PG_URL"]
         profiles.write_env_file(env_file, env)
-        write_instance(home, env)
+        write_instance(home)
     except BaseException:
         services.stop()
         env_file.unlink(missing_ok=True)
