@@ -365,11 +365,6 @@ def open_published(team: TeamSettings | None = None) -> duckdb.DuckDBPyConnectio
     return con
 
 
-def dbt_target() -> str:
-    """The dbt target of the profile (dbt_project/profiles.yml)."""
-    return "team" if is_team() else "dev"
-
-
 def dbt_env() -> dict[str, str]:
     """Variables dbt's team target reads (env_var(...) in profiles.yml)."""
     if not is_team():
