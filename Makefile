@@ -3,6 +3,19 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+# PROFILE=team (or NPL_PROFILE=team): Dagster on Postgres, the warehouse a DuckLake on S3
+# (docs/team.md); its instance and settings are in .dagster_home/team, written by `make team-up`.
+PROFILE ?= $(or $(NPL_PROFILE),embedded)
+ifeq ($(PROFILE),team)
+export NPL_PROFILE := team
+export DAGSTER_HOME := $(CURDIR)/.dagster_home/team
+TEAM_ENV := $(DAGSTER_HOME)/team.env
+# The settings team-up wrote (Postgres and S3 endpoints, keys), exported to every command.
+ifneq ($(wildcard $(TEAM_ENV)),)
+include $(TEAM_ENV)
+export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' $(TEAM_ENV))
+endif
+endif
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export DUCKDB_DATABASE ?= $(CURDIR)/data/npl.duckdb
 export NPL_SERVING_DATABASE ?= $(CURDIR)/data/npl_serving.duckdb
@@ -12,7 +25,8 @@ MANIFEST := dbt_project/target/manifest.json
 RUN_LOG := $(DAGSTER_HOME)/last_run.log
 SITE := data/site/manifest.json
 
-.PHONY: run test lint format dev site bench bench-parse clean install manifest reliability upgrade
+.PHONY: run test lint format dev site bench bench-parse clean install manifest reliability \
+	upgrade team-up team-down
 
 # Exactly the locked set (uv.lock), installed by uv; uv itself comes from the package registry
 # when the machine lacks it. `--locked` fails when pyproject.toml and uv.lock disagree, so a
@@ -49,16 +63,38 @@ site: $(SITE)
 
 # The instance's storage is created here, once: two first runs at once would both create it
 # and can leave its SQLite schema with two heads, which breaks every later Dagster command.
+ifeq ($(PROFILE),team)
+$(DAGSTER_HOME)/dagster.yaml:
+	@echo "the team profile's instance is not set up: run make team-up first" >&2; exit 1
+else
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml $(BIN)/.installed
 	@mkdir -p $(DAGSTER_HOME)
 	@cp dagster.yaml $@
 	@$(BIN)/python -c "import dagster as dg; dg.DagsterInstance.get().get_run_records(limit=1)"
+endif
+
+# DuckDB's extensions (ducklake, postgres, httpfs) from their registry wheels into .duckdb/:
+# nothing is downloaded at run time.
+EXTENSIONS := .duckdb/.installed
+$(EXTENSIONS): $(BIN)/.installed
+	@$(BIN)/npl team extensions > /dev/null
+	@touch $@
+
+# A local PostgreSQL (Debian's package, as user postgres, in a temp folder) and moto's S3
+# server, both on 127.0.0.1 on free ports; writes .dagster_home/team/{dagster.yaml,team.env}.
+team-up: $(BIN)/.installed $(EXTENSIONS)
+	@command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 \
+		|| { apt-get install -y -qq postgresql >/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }; }
+	@$(BIN)/npl team up --home $(CURDIR)/.dagster_home/team
+
+team-down: $(BIN)/.installed
+	@$(BIN)/npl team down --home $(CURDIR)/.dagster_home/team
 
 # A run that finds nothing new skips everything below the crawl; `make run REBUILD=1` runs it all.
 REBUILD ?=
 REBUILD_CONFIG := $(DAGSTER_HOME)/rebuild.yaml
-run: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
-	@echo "running npl_pipeline (crawl, parse, quality, dbt, publish, report); log: $(RUN_LOG)"
+run: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml $(if $(filter team,$(PROFILE)),$(EXTENSIONS))
+	@echo "running npl_pipeline ($(PROFILE) profile: crawl, parse, quality, dbt, publish, report); log: $(RUN_LOG)"
 	@printf 'ops:\n  raw_documents:\n    config:\n      rebuild: true\n' > $(REBUILD_CONFIG)
 	@start=$$(date +%s); \
 	if $(BIN)/dagster job execute -m npl_assets.definitions -j npl_pipeline \
@@ -69,7 +105,7 @@ run: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	else \
 		grep -E "STEP_FAILURE|Error" $(RUN_LOG) | tail -20; echo "run failed: see $(RUN_LOG)"; exit 1; \
 	fi
-	@echo "top seller-quarters by unpaid total (serving file $(NPL_SERVING_DATABASE)):"
+	@echo "top seller-quarters by unpaid total ($(if $(filter team,$(PROFILE)),the DuckLake snapshot the run published,serving file $(NPL_SERVING_DATABASE))):"
 	@$(BIN)/npl sql "select quarter, seller, seller_type, listings, unpaid_total_yuan, weighted_avg_overdue_days, starting_price_ratio, sold_listings from seller_quarterly_metrics order by unpaid_total_yuan desc limit 15"
 	@echo "quarterly reports: data/reports/index.html"
 	@$(BIN)/npl status || { echo "documents were lost: stored but neither parsed, quarantined nor failed"; exit 1; }
@@ -125,4 +161,4 @@ reliability: $(BIN)/.installed $(MANIFEST)
 	$(BIN)/python -m npl_assets.reliability $(RELIABILITY_ARGS)
 
 clean:
-	rm -rf data/site data/raw data/*.duckdb* dbt_project/target dbt_project/logs
+	rm -rf data/site data/raw data/*.duckdb* dbt_project/target dbt_project/logs .duckdb

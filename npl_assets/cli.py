@@ -17,6 +17,7 @@ _COMMANDS = {
     "status": "npl_assets.completeness",
     "open": "npl_assets.openings.cli",
     "report": "npl_assets.report",
+    "team": "npl_assets.team.cli",
 }
 
 

@@ -212,20 +212,27 @@ def summary(con: duckdb.DuckDBPyConnection, where: str, shown: int = PROBLEMS_SH
     return "\n".join(lines)
 
 
-def handle(args: argparse.Namespace) -> int:
-    from npl_assets import settings
+def _open_warehouse(db: str | None) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """A read-only connection to the warehouse: `db`, else the team profile's DuckLake (its
+    latest state), else DUCKDB_DATABASE. Raises FileNotFoundError or duckdb.Error."""
+    from npl_assets import profiles, settings
 
-    path = Path(args.db) if args.db else settings.duckdb_path()
+    if db is None and profiles.is_team():
+        return profiles.open_lake(read_only=True), "the team DuckLake"
+    path = Path(db) if db else settings.duckdb_path()
     if not path.exists():
-        print(f"npl status: no warehouse at {path}: run `make run` first", file=sys.stderr)
+        raise FileNotFoundError(f"no warehouse at {path}: run `make run` first")
+    return duckdb.connect(str(path), read_only=True), str(path)
+
+
+def handle(args: argparse.Namespace) -> int:
+    try:
+        con, where = _open_warehouse(args.db)
+    except (FileNotFoundError, LookupError, duckdb.Error) as exc:
+        print(f"npl status: {exc}", file=sys.stderr)
         return 1
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        print(f"npl status: cannot read {path} ({exc})", file=sys.stderr)
-        return 1
-    try:
-        print(summary(con, str(path), shown=10**9 if args.all else PROBLEMS_SHOWN))
+        print(summary(con, where, shown=10**9 if args.all else PROBLEMS_SHOWN))
         # Exit 1 when a document is unaccounted for, so a script can tell a lossy run.
         return 1 if any(c.unaccounted for c in coverage(con)) else 0
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
-from npl_assets import settings
+from npl_assets import profiles, settings
 from npl_assets.alerts.sensor import AlertsResource
 from npl_assets.dbt_project import dbt_project
 from npl_assets.reliability.recovery import WarehouseResource
@@ -22,8 +22,23 @@ def dbt_executable() -> str:
 
 
 def warehouse_resource(path: Path | None = None) -> DuckDBResource:
-    # A DuckDBResource that, as each run starts, frees the pool slot a killed run left claimed.
+    """The embedded DuckDB file (at `path`, default DUCKDB_DATABASE), or, in the team profile
+    and without a `path`, the DuckLake. Either one frees, as each run starts, the pool slot a
+    killed run left claimed, and keeps other runs out until it is done."""
+    if path is None and profiles.is_team():
+        from npl_assets.team.warehouse import LakeWarehouseResource
+
+        return LakeWarehouseResource()
     return WarehouseResource(database=str(path or settings.duckdb_path()))
+
+
+def dbt_environment(warehouse: DuckDBResource) -> dict[str, str]:
+    """What dbt's profiles.yml reads to reach the same warehouse as `warehouse`."""
+    from npl_assets.team.warehouse import LakeWarehouseResource
+
+    if isinstance(warehouse, LakeWarehouseResource):
+        return profiles.dbt_env()
+    return {"DUCKDB_DATABASE": str(warehouse.database), "NPL_DBT_TARGET": "dev"}
 
 
 def dbt_resource() -> DbtCliResource:

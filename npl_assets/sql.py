@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from npl_assets import settings
+from npl_assets import profiles, settings
 
 
 class ServingNotFoundError(FileNotFoundError):
@@ -19,6 +19,12 @@ class ServingNotFoundError(FileNotFoundError):
 def connect_serving(path: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only connection that can touch nothing but the serving file: no writes, no ATTACH,
     no COPY ... TO, no INSTALL/LOAD, and the settings cannot be changed back."""
+    if path is None and profiles.is_team():
+        # No copy in the team profile: the DuckLake at the snapshot the last run published.
+        try:
+            return profiles.open_published()
+        except profiles.NothingPublishedError as exc:
+            raise ServingNotFoundError(str(exc)) from None
     path = path or settings.serving_path()
     if not path.exists():
         raise ServingNotFoundError(

@@ -5,6 +5,7 @@ sums stay exact; count lists (五级分类, 核销, 担保, 诉讼) are JSON obj
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -150,10 +151,30 @@ ADDED_COLUMNS = (
 )
 
 
+def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection's current database is a DuckLake (the team profile)."""
+    rows = con.execute(
+        "select type from duckdb_databases() where database_name = current_database()"
+    ).fetchall()
+    return bool(rows) and rows[0][0] == "ducklake"
+
+
+_INLINE_KEY = re.compile(r"\s+primary key(?=,|\n)", re.IGNORECASE)
+_TABLE_KEY = re.compile(r",\s*primary key\s*\([^)]*\)", re.IGNORECASE)
+
+
+def without_keys(ddl: str) -> str:
+    """The DDL without PRIMARY KEY constraints, which DuckLake does not support. The writers
+    keep the keys unique themselves (anti-joins, delete-then-insert in one transaction), so the
+    constraint is a guard in the embedded file, not what makes the data right."""
+    return _TABLE_KEY.sub("", _INLINE_KEY.sub(" not null", ddl))
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
+    lake = is_lake(con)
     for ddl in ALL_DDL:
-        con.execute(ddl)
+        con.execute(without_keys(ddl) if lake else ddl)
     for table, column, sql_type in ADDED_COLUMNS:
         con.execute(f"alter table raw.{table} add column if not exists {column} {sql_type}")
 

@@ -70,6 +70,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NPL_SERVING_DATABASE", str(data / "npl_serving.duckdb"))
     monkeypatch.setenv("NPL_RAW_DIR", str(data / "raw"))
     monkeypatch.delenv("NPL_SOURCE_URL", raising=False)
+    # The embedded profile, whatever the developer's shell says (test_team_profile sets its own).
+    monkeypatch.setenv("NPL_PROFILE", "embedded")
     assert os.environ["NPL_DATA_DIR"] == str(data)
     return data
 
@@ -142,6 +144,7 @@ def full_pipeline(
         "NPL_RAW_DIR": str(work / "raw"),
         "DUCKDB_DATABASE": str(work / "npl.duckdb"),
         "NPL_SERVING_DATABASE": str(work / "npl_serving.duckdb"),
+        "NPL_PROFILE": "embedded",
     }
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():

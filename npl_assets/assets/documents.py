@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from npl_assets import settings, warehouse
+from npl_assets import profiles, settings, warehouse
 from npl_assets.assets.idle import declared_code_versions, update_reason
 
 DOCUMENT_COLUMNS = [
@@ -83,8 +83,11 @@ def store_crawl(con, documents: pd.DataFrame, failures: pd.DataFrame, run_id: st
             select distinct on (sha256, pdf_url)
                 sha256, doc_type, title, cast(list_date as date), detail_url, pdf_url,
                 byte_size, http_status, cast(fetched_at as timestamp), ?
-            from crawl_documents
-            on conflict do nothing
+            from crawl_documents c
+            -- an anti-join, not ON CONFLICT: DuckLake tables (team profile) have no keys
+            where not exists (
+                select 1 from raw.documents d where d.sha256 = c.sha256 and d.pdf_url = c.pdf_url
+            )
             """,
             [run_id],
         )
@@ -138,7 +141,7 @@ def raw_documents(context: dg.AssetExecutionContext, config: CrawlConfig, duckdb
     from npl_assets.parsing import PARSER_VERSION
 
     source = config.source_url or settings.source_url()
-    raw_dir = Path(config.raw_dir) if config.raw_dir else settings.raw_dir()
+    raw_dir = config.raw_dir or profiles.content_store_location()
     with duckdb.get_connection() as con:
         warehouse.ensure_schema(con)
         known = known_urls(con)

@@ -13,8 +13,9 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from npl_assets import settings, warehouse
+from npl_assets import profiles, warehouse
 from npl_assets.automation.conditions import downstream_condition
+from npl_assets.crawler.store import open_store
 
 # Below this many documents, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 200
@@ -35,7 +36,6 @@ def parse_stored(sha256: str, doc_type: str, raw_dir: str) -> ParseOutcome:
     from npl_assets.parsing.errors import ParseError
 
     now = datetime.now(UTC).replace(tzinfo=None)
-    path = Path(raw_dir) / sha256[:2] / f"{sha256}.pdf"
 
     def failure(error_type: str, message: str, field: str | None = None) -> ParseOutcome:
         return ParseOutcome(
@@ -53,9 +53,9 @@ def parse_stored(sha256: str, doc_type: str, raw_dir: str) -> ParseOutcome:
         )
 
     try:
-        data = path.read_bytes()
+        data = open_store(raw_dir).get(sha256)
     except OSError as exc:
-        return failure("MissingFile", f"{path}: {exc}")
+        return failure("MissingFile", f"{raw_dir} {sha256}: {exc}")
     try:
         record = parse_pdf(data, name=f"{doc_type} {sha256[:12]}")
     except ParseError as exc:
@@ -77,7 +77,7 @@ def parse_stored(sha256: str, doc_type: str, raw_dir: str) -> ParseOutcome:
     return ParseOutcome(sha256, row, None)
 
 
-def parse_many(jobs: list[tuple[str, str]], raw_dir: Path) -> Iterable[ParseOutcome]:
+def parse_many(jobs: list[tuple[str, str]], raw_dir: Path | str) -> Iterable[ParseOutcome]:
     if len(jobs) < PARALLEL_THRESHOLD or (os.cpu_count() or 1) < 2:
         for sha, doc_type in jobs:
             yield parse_stored(sha, doc_type, str(raw_dir))
@@ -127,8 +127,17 @@ def store_outcomes(con, table: str, outcomes: Iterable[ParseOutcome]) -> tuple[i
         frame = pd.DataFrame(parsed).astype(object).where(lambda f: f.notna(), None)
         con.register("parsed_rows", frame)
         # A re-parse under a newer parser version replaces the older row. A document the newer
-        # parser fails on keeps its older row (and gets a failure row): nothing is lost.
-        con.execute(f"insert or replace into raw.{table} by name select * from parsed_rows")
+        # parser fails on keeps its older row (and gets a failure row): nothing is lost. Delete
+        # then insert in one transaction rather than INSERT OR REPLACE, which needs a key that
+        # DuckLake tables (team profile) do not have.
+        con.execute("begin")
+        try:
+            con.execute(f"delete from raw.{table} where sha256 in (select sha256 from parsed_rows)")
+            con.execute(f"insert into raw.{table} by name select * from parsed_rows")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
         con.unregister("parsed_rows")
         # A success under a newer parser supersedes older failures of the same document.
         con.execute(
@@ -143,8 +152,12 @@ def store_outcomes(con, table: str, outcomes: Iterable[ParseOutcome]) -> tuple[i
         )
         con.register("failed_rows", pd.DataFrame(failed))
         con.execute(
-            "insert into raw.parse_failures by name select * from failed_rows"
-            " on conflict do nothing"
+            """insert into raw.parse_failures by name
+               select * from failed_rows f
+               where not exists (
+                   select 1 from raw.parse_failures p
+                   where p.sha256 = f.sha256 and p.parser_version = f.parser_version
+               )"""
         )
         con.unregister("failed_rows")
     return len(parsed), len(failed)
@@ -156,7 +169,7 @@ def materialize_parsed(
     from npl_assets.parsing import PARSER_VERSION
 
     table = warehouse.PARSED_TABLES[doc_type]
-    raw_dir = settings.raw_dir()
+    raw_dir = profiles.content_store_location()
     with duckdb.get_connection() as con:
         warehouse.ensure_schema(con)
         jobs = pending_documents(con, doc_type, PARSER_VERSION)

@@ -1,5 +1,10 @@
 """Publish the marts to a separate serving file, replaced atomically, so readers never see a
-half-written state and never fight the pipeline for DuckDB's single-writer lock."""
+half-written state and never fight the pipeline for DuckDB's single-writer lock.
+
+On a DuckLake (team profile) no copy is needed: every commit is a snapshot that readers attach
+read-only without blocking the writer. Publishing there records the snapshot that holds the
+checked marts (`serving.published`), and readers attach at that snapshot (profiles.open_published),
+so they see all marts of one successful run together, never a run half way through dbt."""
 
 import os
 from pathlib import Path
@@ -13,6 +18,7 @@ from npl_assets import settings
 from npl_assets.assets.transform import npl_dbt_models
 from npl_assets.automation.changes import changes_markdown, previous_row_counts
 from npl_assets.automation.conditions import downstream_condition
+from npl_assets.warehouse import is_lake
 
 # What readers get: the dbt models, under their bare names.
 PUBLISHED_TABLES = (
@@ -34,16 +40,7 @@ def publish(con, serving: Path, tables: tuple[str, ...] = PUBLISHED_TABLES) -> d
     # A crash can leave a half-written file and its WAL, which DuckDB would replay.
     tmp.unlink(missing_ok=True)
     tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
-    available = {
-        name
-        for (name,) in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'main' "
-            "union select view_name from duckdb_views() where schema_name = 'main'"
-        ).fetchall()
-    }
-    missing = [t for t in tables if t not in available]
-    if missing:
-        raise RuntimeError(f"cannot publish: warehouse lacks {', '.join(missing)}")
+    check_publishable(con, tables)
     counts: dict[str, int] = {}
     quoted = str(tmp).replace("'", "''")
     con.execute(f"attach '{quoted}' as serving_tmp")
@@ -58,6 +55,54 @@ def publish(con, serving: Path, tables: tuple[str, ...] = PUBLISHED_TABLES) -> d
         con.execute("detach serving_tmp")
     os.replace(tmp, serving)
     return counts
+
+
+PUBLISHED_SNAPSHOTS_DDL = """
+create table if not exists serving.published (
+    snapshot_id bigint not null,
+    published_at timestamp not null,
+    row_counts json not null
+)
+"""
+
+
+def publish_snapshot(con, tables: tuple[str, ...] = PUBLISHED_TABLES) -> tuple[int, dict[str, int]]:
+    """Record the DuckLake's current snapshot as the published one; returns it and the row
+    counts readers will see there."""
+    import json
+
+    from npl_assets.profiles import lake_snapshot
+
+    counts = published_counts(con, tables)
+    snapshot = lake_snapshot(con)
+    con.execute("create schema if not exists serving")
+    con.execute(PUBLISHED_SNAPSHOTS_DDL)
+    con.execute(
+        "insert into serving.published values (?, current_timestamp, ?)",
+        [snapshot, json.dumps(counts)],
+    )
+    return snapshot, counts
+
+
+def published_counts(con, tables: tuple[str, ...]) -> dict[str, int]:
+    check_publishable(con, tables)
+    return {t: con.execute(f"select count(*) from main.{t}").fetchall()[0][0] for t in tables}
+
+
+def check_publishable(con, tables: tuple[str, ...]) -> None:
+    """Every table to publish exists in the warehouse's `main` schema."""
+    available = {
+        name
+        for (name,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'main' "
+            "and database_name = current_database() "
+            "union select view_name from duckdb_views() where schema_name = 'main' "
+            "and database_name = current_database()"
+        ).fetchall()
+    }
+    missing = [t for t in tables if t not in available]
+    if missing:
+        raise RuntimeError(f"cannot publish: warehouse lacks {', '.join(missing)}")
 
 
 def top_sellers_markdown(con, limit: int = 10) -> str:
@@ -135,12 +180,17 @@ def serving_database(
     serving = settings.serving_path()
     previous = previous_row_counts(context.instance, context.asset_key)
     with duckdb.get_connection() as con:
-        counts = publish(con, serving)
+        if is_lake(con):
+            snapshot, counts = publish_snapshot(con)
+            where = f"DuckLake snapshot {snapshot}"
+        else:
+            counts = publish(con, serving)
+            where = str(serving)
         preview = top_sellers_markdown(con)
         open_preview = open_listings_markdown(con)
     return dg.MaterializeResult(
         metadata={
-            "path": str(serving),
+            "path": where,
             "row_counts": dg.MetadataValue.json(counts),
             "changes_since_last_run": dg.MetadataValue.md(changes_markdown(previous, counts)),
             "top_sellers_latest_quarter": dg.MetadataValue.md(preview),

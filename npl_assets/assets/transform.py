@@ -15,6 +15,7 @@ from pydantic import Field
 from npl_assets.automation.conditions import downstream_condition
 from npl_assets.dbt_project import dbt_project
 from npl_assets.openings.clock import as_of_var, parse_as_of
+from npl_assets.resources import dbt_environment
 
 
 class NplDbtTranslator(DagsterDbtTranslator):
@@ -64,8 +65,9 @@ def npl_dbt_models(
         # Only when set: a var that changes every run would force a full dbt re-parse; without
         # it open_listings takes the database's clock (Asia/Shanghai) once per build.
         args += ["--vars", json.dumps({"as_of": as_of_var(parse_as_of(config.as_of))})]
-    # profiles.yml reads the warehouse path from the environment; the resource is the truth.
-    os.environ["DUCKDB_DATABASE"] = str(duckdb.database)
+    # profiles.yml reads the warehouse (file, or DuckLake in the team profile) from the
+    # environment; the resource is the truth.
+    os.environ.update(dbt_environment(duckdb))
     # A subset run (automation builds the seeds alone on a fresh instance) must not pick up a
     # test whose other parent is not selected (dbt's default "eager" does, and then fails on a
     # table that does not exist yet). dagster-dbt still overrides this when it needs "empty".

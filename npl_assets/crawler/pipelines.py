@@ -3,19 +3,25 @@ row the feed exports. A row never leaves the pipeline pointing at a file the sto
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from npl_assets import settings as npl_settings
 from npl_assets.crawler.items import DocumentItem, FailureItem, FetchedPdf
-from npl_assets.crawler.store import DEFAULT_MAX_PDF_BYTES, ContentStore, InvalidPdf
+from npl_assets.crawler.store import (
+    DEFAULT_MAX_PDF_BYTES,
+    ContentStore,
+    InvalidPdf,
+    S3ContentStore,
+    open_store,
+    store_location,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 
 class StorePipeline:
-    def __init__(self, crawler: Crawler, store: ContentStore) -> None:
+    def __init__(self, crawler: Crawler, store: ContentStore | S3ContentStore) -> None:
         self.crawler = crawler
         self.store = store
 
@@ -23,7 +29,7 @@ class StorePipeline:
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         root = crawler.settings.get("NPL_RAW_DIR") or str(npl_settings.raw_dir())
         max_bytes = crawler.settings.getint("NPL_MAX_PDF_BYTES", DEFAULT_MAX_PDF_BYTES)
-        return cls(crawler, ContentStore(Path(root), max_bytes=max_bytes))
+        return cls(crawler, open_store(store_location(root), max_bytes=max_bytes))
 
     def _inc(self, key: str) -> None:
         if self.crawler.stats is not None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from npl_assets import settings
+from npl_assets.crawler.store import store_location
 from npl_assets.crawler.urls import check_source_url
 
 SPIDERS = ("listings", "results")
@@ -148,7 +149,7 @@ def bundled_site() -> Iterator[str]:
 def run_crawl(
     source_url: str | None,
     out_file: Path,
-    raw_dir: Path,
+    raw_dir: Path | str,
     known_file: Path | None = None,
     spiders: Sequence[str] = SPIDERS,
     extra_settings: dict[str, Any] | None = None,
@@ -181,7 +182,7 @@ def run_crawl(
                 part,
                 tmp / f"{spider}.stats.json",
                 log_file,
-                Path(raw_dir),
+                raw_dir,
                 known_file,
                 extra_settings or {},
                 timeout,
@@ -219,14 +220,14 @@ def _run_spider(
     part: Path,
     stats_file: Path,
     log_file: Path,
-    raw_dir: Path,
+    raw_dir: Path | str,
     known_file: Path | None,
     extra_settings: dict[str, Any],
     timeout: float,
 ) -> SpiderRun:
     crawl_settings: dict[str, Any] = {
         "NPL_SOURCE_URL": url,
-        "NPL_RAW_DIR": str(Path(raw_dir).resolve()),
+        "NPL_RAW_DIR": store_location(raw_dir),
         "NPL_STATS_FILE": str(stats_file),
         # Close gracefully before the hard limit, so the feed keeps what was fetched.
         "CLOSESPIDER_TIMEOUT": max(1, int(timeout - min(60.0, timeout * 0.1))),

@@ -86,7 +86,7 @@ def quarantined_sha256s(con) -> set[str]:
     """The held-back documents; none when the quarantine never ran."""
     exists = con.execute(
         "select count(*) from duckdb_tables() where schema_name = 'raw'"
-        " and table_name = 'listing_quarantine'"
+        " and table_name = 'listing_quarantine' and database_name = current_database()"
     ).fetchall()[0][0]
     if not exists:
         return set()

@@ -150,14 +150,21 @@ class WarehouseResource(DuckDBResource):
 
     _lock: WarehouseLock | None = PrivateAttr(default=None)
 
+    def warehouse_lock(self) -> WarehouseLock | None:
+        """The lock that keeps other runs out (None: nothing to lock, an in-memory database).
+        The team profile's resource locks in Postgres instead (npl_assets/team/warehouse.py)."""
+        if self.database and self.database != ":memory:":
+            return WarehouseLock(Path(self.database))
+        return None
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if context.run is not None and context.run.is_finished:
             # `dagster job execute` sets the resources up once more after the run, to read its
             # outputs back: no step runs then, and waiting for the lock would only stall it.
             return
         run_id = context.run.run_id if context.run is not None else None
-        if self.database and self.database != ":memory:":
-            self._lock = WarehouseLock(Path(self.database))
+        self._lock = self.warehouse_lock()
+        if self._lock is not None:
             waited = self._lock.acquire(f"run {run_id or '(no run)'}", on_wait=context.log.info)
             if waited >= 1:
                 context.log.info("waited %.0f s for the warehouse", waited)
