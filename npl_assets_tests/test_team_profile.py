@@ -26,7 +26,9 @@ from npl_assets import profiles, settings
 from npl_assets.assets.serving import PUBLISHED_TABLES
 from npl_assets.team.services import LocalTeamServices, postgres_bin_dir
 
-pytestmark = pytest.mark.slow
+# One worker runs the module (its services and team pipeline are module fixtures) and the
+# session's embedded full pipeline it compares with.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("full_pipeline")]
 
 BIN = Path(sys.executable).parent
 # Columns that record when a row was written, not what it says.
