@@ -109,3 +109,25 @@ def test_filters_and_order(con: duckdb.DuckDBPyConnection) -> None:
     assert open_listings(con, Filters(max_overdue_days=Decimal("899")), AS_OF).empty
     assert open_listings(con, Filters(seller_types=("城商行",)), AS_OF).empty
     assert len(open_listings(con, Filters(asset_types=("个人消费贷款",)), AS_OF)) == 6
+
+
+def test_filters_compare_exponent_form_numbers_exactly() -> None:
+    """`--min-total 1e8` parses to Decimal('1E+8'), which DuckDB 1.5 binds wrongly as is."""
+    from decimal import Decimal
+
+    import duckdb
+
+    from npl_assets.openings.query import Filters
+
+    con = duckdb.connect()
+    con.execute(
+        "create table o (unpaid_total_yuan decimal(18, 2),"
+        " weighted_avg_overdue_days decimal(12, 2))"
+    )
+    con.execute("insert into o values (5.00, 100), (200000000.00, 2000), (100000000.00, 1200)")
+    where, params = Filters(
+        min_total_yuan=Decimal("1e8"), max_overdue_days=Decimal("1.2e3"), statuses=()
+    ).where_sql()
+    assert con.execute(f"select unpaid_total_yuan from o where {where}", params).fetchall() == [
+        (Decimal("100000000.00"),)
+    ]

@@ -75,13 +75,15 @@ class Filters:
         if self.asset_types:
             clauses.append(f"asset_type in ({', '.join('?' * len(self.asset_types))})")
             params += list(self.asset_types)
+        # Numbers go in as plain decimal text, cast in SQL: DuckDB 1.5 binds a Decimal with a
+        # positive exponent (Decimal("1e8")) wrongly, and the comparison then passes every row.
         if self.min_total_yuan is not None:
-            clauses.append("unpaid_total_yuan >= ?")
-            params.append(self.min_total_yuan)
+            clauses.append("unpaid_total_yuan >= cast(? as decimal(38, 2))")
+            params.append(format(self.min_total_yuan, "f"))
         if self.max_overdue_days is not None:
             # unknown overdue days cannot be shown to be within the limit
-            clauses.append("weighted_avg_overdue_days <= ?")
-            params.append(self.max_overdue_days)
+            clauses.append("weighted_avg_overdue_days <= cast(? as decimal(38, 2))")
+            params.append(format(self.max_overdue_days, "f"))
         return (" and ".join(clauses) or "true"), params
 
 
