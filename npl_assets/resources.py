@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 from npl_assets import settings
 from npl_assets.alerts.sensor import AlertsResource
 from npl_assets.dbt_project import dbt_project
-from npl_assets.reliability.recovery import WarehouseResource
+from npl_assets.warehouse.recovery import WarehouseResource
 
 
 def dbt_executable() -> str:

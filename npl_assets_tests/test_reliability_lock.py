@@ -13,13 +13,13 @@ import dagster as dg
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from npl_assets.reliability.lock import WarehouseBusy, WarehouseLock, lock_path
 from npl_assets.resources import warehouse_resource
+from npl_assets.warehouse.lock import WarehouseBusy, WarehouseLock, lock_path
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from npl_assets.reliability.lock import WarehouseLock
+from npl_assets.warehouse.lock import WarehouseLock
 lock = WarehouseLock(Path(sys.argv[1]))
 lock.acquire("run held-by-a-child")
 print("held", flush=True)

@@ -13,8 +13,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from npl_assets.isolation import IsolatedPlatform
-from npl_assets.reliability.recovery import pid_alive, release_dead_runs
+from harness.isolation import IsolatedPlatform
+from npl_assets.warehouse.recovery import pid_alive, release_dead_runs
 
 HOLDER = """
 import pathlib, sys, time

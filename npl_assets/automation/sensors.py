@@ -224,7 +224,7 @@ def run_failure_log_sensor(context: dg.RunFailureSensorContext) -> None:
 def dead_run_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     # A run killed outright stays STARTED forever; under the daemon it holds the only run slot,
     # so no later run starts and the warehouse resource's own recovery never gets to run.
-    from npl_assets.reliability.recovery import release_dead_runs
+    from npl_assets.warehouse.recovery import release_dead_runs
 
     released = release_dead_runs(context.instance)
     for run in released:

@@ -24,7 +24,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
-from npl_assets.reliability.lock import WarehouseLock
+from npl_assets.warehouse.lock import WarehouseLock
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from npl_assets.isolation import IsolatedPlatform
+from harness.isolation import IsolatedPlatform
 
 LISTING_SIZES = (1_000, 10_000, 100_000)
 PARSE_SIZES = (1_000, 10_000)
@@ -313,7 +313,7 @@ def downstream_selection() -> Any:
 def measure_size(base: BaseRows, listings: int, root: Path) -> SizePoint:
     import gc
 
-    from npl_assets.benchmarks.runs import check_step_keys, in_process, timed_materialize
+    from harness.benchmarks.runs import check_step_keys, in_process, timed_materialize
 
     rows = synthesise(base, listings)
     platform = IsolatedPlatform(root).prepare()

@@ -1,4 +1,4 @@
-"""`python -m npl_assets.reliability.child <dagster CLI arguments>`: the `dagster` command, with a
+"""`python -m harness.reliability.child <dagster CLI arguments>`: the `dagster` command, with a
 crash point armed from the environment. The parent (crash.py) watches for the marker file and
 kills the whole process group with SIGKILL at that moment.
 

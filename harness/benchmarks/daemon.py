@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from npl_assets.benchmarks.runs import prepare_dbt
-from npl_assets.benchmarks.sites import HeldBackListing
-from npl_assets.isolation import IsolatedPlatform
+from harness.benchmarks.runs import prepare_dbt
+from harness.benchmarks.sites import HeldBackListing
+from harness.isolation import IsolatedPlatform
 
 CODE_LOCATION = ("-m", "npl_assets.definitions")
 NEW_ANNOUNCEMENTS_SENSOR = "new_announcements_sensor"

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from npl_assets.benchmarks.runs import RunFigures, check_step_keys, in_process, timed_materialize
-from npl_assets.isolation import IsolatedPlatform, environment
+from harness.benchmarks.runs import RunFigures, check_step_keys, in_process, timed_materialize
+from harness.isolation import IsolatedPlatform, environment
 
 # Steps that make up each stage of the table.
 CRAWL_STEPS = ("raw_documents",)
