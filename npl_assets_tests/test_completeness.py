@@ -133,7 +133,7 @@ def test_status_without_a_warehouse_says_so(
 def test_site_counts_schema_accepts_a_crawl_feed(tmp_path: Path) -> None:
     import pandas as pd
 
-    from npl_assets.assets.documents import INDEX_COUNT_COLUMNS, store_index_counts
+    from npl_assets.warehouse.loading import INDEX_COUNT_COLUMNS, store_index_counts
 
     with warehouse.connect(tmp_path / "w.duckdb") as con:
         warehouse.ensure_schema(con)

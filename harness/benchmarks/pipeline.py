@@ -104,8 +104,8 @@ def run_pipeline(
 ) -> PipelineFigures:
     """Full run, then the no-op run, on `platform` against `site` served on loopback."""
     from npl_assets import warehouse
-    from npl_assets.assets.parsed import PARALLEL_THRESHOLD
     from npl_assets.site.server import SiteServer
+    from npl_assets.warehouse.loading import PARALLEL_THRESHOLD
 
     cap = crawl_page_cap(pages_needed(listings, results))
     with (
