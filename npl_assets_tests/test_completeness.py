@@ -11,7 +11,7 @@ import pytest
 
 from npl_assets import completeness, warehouse
 from npl_assets.cli import main as npl
-from npl_assets.quality.checks import completeness_result
+from npl_assets.quality.asset_checks import completeness_result
 
 
 def _document(con, sha: str, doc_type: str, list_date: str = "2023-05-04") -> None:

@@ -149,7 +149,7 @@ def set_sensor_cursor(env: dict[str, str], cursor: str, log: Any) -> None:
 
 
 def page_one_cursor(base_url: str) -> str:
-    from npl_assets.automation import index_watch
+    from npl_assets.crawler import index_watch
 
     outcome = index_watch.check_indexes(base_url, {})
     if outcome.errors:

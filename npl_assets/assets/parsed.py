@@ -5,7 +5,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from npl_assets import settings, warehouse
-from npl_assets.automation.conditions import downstream_condition
+from npl_assets.assets.conditions import downstream_condition
 
 # Called through the module, so that the reliability harness can patch a store function.
 from npl_assets.warehouse import loading

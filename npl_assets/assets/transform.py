@@ -12,7 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from npl_assets.automation.conditions import downstream_condition
+from npl_assets.assets.conditions import downstream_condition
 from npl_assets.dbt_project import dbt_project
 from npl_assets.openings.clock import as_of_var, parse_as_of
 

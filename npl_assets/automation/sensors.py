@@ -9,8 +9,9 @@ from pathlib import Path
 import dagster as dg
 
 from npl_assets import settings
-from npl_assets.automation import failures, index_watch
+from npl_assets.automation import failures
 from npl_assets.automation.schedules import CRAWL_TARGET
+from npl_assets.crawler import index_watch
 
 DEFAULT_SENSOR_INTERVAL_SECONDS = 300
 AUTOMATION_INTERVAL_SECONDS = 30

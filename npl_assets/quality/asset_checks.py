@@ -28,8 +28,8 @@ from npl_assets.quality import marts
 from npl_assets.quality.assets import LISTINGS_KEY, QUARANTINE_KEY, read_listings
 from npl_assets.quality.classification import BUYERS, SELLERS, unclassified_check
 from npl_assets.quality.quarantine import QUARANTINE_TABLE, quarantined_sha256s
-from npl_assets.quality.report import failures_markdown, write_report
 from npl_assets.quality.rules import HARD, LISTING_SUITE, SOFT, Severity, not_quarantined_rule
+from npl_assets.quality.summary import failures_markdown, write_report
 from npl_assets.quality.validation import ValidationReport, validate_listings, validate_results
 
 RESULTS_KEY = dg.AssetKey("results")
