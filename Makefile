@@ -77,9 +77,12 @@ TEST_WORKERS ?= 2
 test: $(BIN)/.installed $(MANIFEST)
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
+# lint-imports: the layer contracts in pyproject.toml ([tool.importlinter]); --no-cache keeps its
+# cache folder out of the checkout.
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
