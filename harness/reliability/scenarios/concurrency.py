@@ -19,7 +19,7 @@ from itertools import combinations
 
 from harness.isolation import IsolatedPlatform
 from harness.reliability import invariants
-from harness.reliability.jobs import (
+from harness.reliability.job_runs import (
     JobRun,
     file_digest,
     finish_job,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from harness.isolation import IsolatedPlatform
 from harness.reliability import invariants
 from harness.reliability.child import CRASH_POINTS
-from harness.reliability.jobs import JobRun, file_digest, run_job
+from harness.reliability.job_runs import JobRun, file_digest, run_job
 
 if TYPE_CHECKING:
     from harness.reliability.scenarios.concurrency import ConcurrencyResult
