@@ -115,9 +115,12 @@ TEST_WORKERS ?= 2
 test: $(BIN)/.installed $(MANIFEST)
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
+# lint-imports: the layer contracts in pyproject.toml ([tool.importlinter]); --no-cache keeps its
+# cache folder out of the checkout.
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
@@ -150,7 +153,7 @@ bench-parse: $(BIN)/.installed $(SITE)
 # make bench BENCH_ARGS="--listings 500 --scale-sizes 1000,10000 --no-freshness"
 BENCH_ARGS ?=
 bench: $(BIN)/.installed $(MANIFEST)
-	$(BIN)/npl bench all $(BENCH_ARGS)
+	$(BIN)/python -m harness.benchmarks $(BENCH_ARGS)
 
 # Reliability (README, "Reliability"): the crawl under faults, kill -9 at every step, two runs at
 # once with a reader, fuzzed PDFs, a hostile site and the privacy scan, on temp copies of the
@@ -158,7 +161,7 @@ bench: $(BIN)/.installed $(MANIFEST)
 # RELIABILITY_ARGS="--quick" runs the sizes of `make test`, "--only crash fuzz" a subset.
 RELIABILITY_ARGS ?=
 reliability: $(BIN)/.installed $(MANIFEST)
-	$(BIN)/python -m npl_assets.reliability $(RELIABILITY_ARGS)
+	$(BIN)/python -m harness.reliability $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf data/site data/raw data/*.duckdb* dbt_project/target dbt_project/logs .duckdb

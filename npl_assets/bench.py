@@ -1,12 +1,13 @@
-"""`npl bench`: throughput measurements.
+"""`npl bench`: the parse throughput measurement that ships with the product.
 
 `npl bench parse [--dir DIR] [--limit N]` parses every PDF under DIR (default: the built site,
 else the two real samples) in one process and prints documents per second per core for listing
 and result PDFs, beside the bare PDFium text-extraction rate of the same files and their ratio
 (how much of the budget the label parsing adds on top of extraction).
 
-`npl bench all [--listings N ...]` runs the whole benchmark suite (`npl_assets.benchmarks`):
-crawl, parse, load, dbt, checks, publish, no-op run, memory, scaling and freshness latency.
+The whole benchmark suite (crawl, parse, load, dbt, checks, publish, no-op run, memory, scaling
+and freshness latency) is part of the harness, not the product: `make bench`, i.e.
+`python -m harness.benchmarks [--listings N ...]` from a checkout.
 """
 
 from __future__ import annotations
@@ -35,10 +36,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parse.add_argument("--dir", type=Path, default=None, help="folder searched recursively")
     parse.add_argument("--limit", type=int, default=None, help="at most N PDFs")
     parse.set_defaults(func=run_parse_bench)
-    # `npl bench all`: the whole suite (npl_assets/benchmarks), parsed here, imported on use.
-    from npl_assets.benchmarks.cli import add_all_parser
-
-    add_all_parser(sub)
 
 
 def default_dir() -> Path:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import duckdb
 
-from npl_assets.quality.quarantine import QUARANTINE_TABLE as QUARANTINE
 from npl_assets.warehouse import PARSED_TABLES
+from npl_assets.warehouse.schema import QUARANTINE_TABLE as QUARANTINE
 
 PROBLEMS_SHOWN = 5
 

@@ -4,11 +4,11 @@ import dagster as dg
 
 from npl_assets.alerts.sensor import open_listing_alerts_sensor
 from npl_assets.assets.documents import raw_documents
+from npl_assets.assets.market_chart import market_chart
+from npl_assets.assets.market_report import market_report
 from npl_assets.assets.parsed import listings, results
-from npl_assets.assets.report import market_report
 from npl_assets.assets.serving import serving_database
 from npl_assets.assets.transform import npl_dbt_models
-from npl_assets.automation.charts import market_chart
 from npl_assets.automation.freshness import raw_freshness_checks, raw_freshness_sensor
 from npl_assets.automation.schedules import daily_crawl_schedule
 from npl_assets.automation.sensors import (
@@ -18,8 +18,8 @@ from npl_assets.automation.sensors import (
     run_failure_log_sensor,
 )
 from npl_assets.jobs import npl_pipeline
+from npl_assets.quality.asset_checks import build_quality_checks
 from npl_assets.quality.assets import listing_quarantine
-from npl_assets.quality.checks import build_quality_checks
 from npl_assets.resources import default_resources
 
 defs = dg.Definitions(

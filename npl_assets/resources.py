@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 from npl_assets import profiles, settings
 from npl_assets.alerts.sensor import AlertsResource
 from npl_assets.dbt_project import dbt_project
-from npl_assets.reliability.recovery import WarehouseResource
+from npl_assets.warehouse.recovery import WarehouseResource
 
 
 def dbt_executable() -> str:
@@ -30,15 +30,6 @@ def warehouse_resource(path: Path | None = None) -> DuckDBResource:
 
         return LakeWarehouseResource()
     return WarehouseResource(database=str(path or settings.duckdb_path()))
-
-
-def dbt_environment(warehouse: DuckDBResource) -> dict[str, str]:
-    """What dbt's profiles.yml reads to reach the same warehouse as `warehouse`."""
-    from npl_assets.team.warehouse import LakeWarehouseResource
-
-    if isinstance(warehouse, LakeWarehouseResource):
-        return profiles.dbt_env()
-    return {"DUCKDB_DATABASE": str(warehouse.database), "NPL_DBT_TARGET": "dev"}
 
 
 def dbt_resource() -> DbtCliResource:

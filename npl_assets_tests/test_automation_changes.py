@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from npl_assets.automation.changes import (
+from npl_assets.assets.row_changes import (
     changes_markdown,
     previous_row_counts,
     row_count_changes,

@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from npl_assets.automation.charts import (
+from npl_assets.assets.market_chart import (
     market_chart,
     quarterly_series,
     render_png,

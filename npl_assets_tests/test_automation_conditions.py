@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from npl_assets.automation.conditions import downstream_condition
+from npl_assets.assets.conditions import downstream_condition
 
 # The core of the graph; assets other helpers add below the crawl must follow it as well.
 CORE_DOWNSTREAM = {

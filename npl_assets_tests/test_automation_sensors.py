@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from npl_assets.automation import index_watch
 from npl_assets.automation.schedules import daily_crawl_schedule
 from npl_assets.automation.sensors import (
     ATTEMPT_TAG,
@@ -23,6 +22,7 @@ from npl_assets.automation.sensors import (
     new_announcements_sensor,
     retry_failed_crawl,
 )
+from npl_assets.crawler import index_watch
 
 LISTINGS, SEED = 30, 7
 LISTING_INDEX = "xxpl/xxpl_bldkzr/bldkzr_zrgg/index.html"

@@ -1,5 +1,6 @@
-"""Smoke test of `npl bench all` at a tiny size: the machinery runs end to end and prints its
-table. No timing is asserted (the machine is shared); only what follows from the site itself."""
+"""Smoke test of `make bench` (`python -m harness.benchmarks`) at a tiny size: the machinery
+runs end to end and prints its table. No timing is asserted (the machine is shared); only what
+follows from the site itself."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from npl_assets.benchmarks.scaling import BaseRows, synthesise
+from harness.benchmarks.scaling import BaseRows, synthesise
 
 
 def test_synthesised_copies_never_merge_and_keep_valid_dates() -> None:
@@ -78,7 +79,7 @@ def test_synthesised_copies_never_merge_and_keep_valid_dates() -> None:
 def test_bench_all_runs_at_a_tiny_size_and_prints_one_table(
     isolated_env: Path, dbt_manifest: Path
 ) -> None:
-    from npl_assets.benchmarks import Options, run_all
+    from harness.benchmarks import Options, run_all
 
     out = io.StringIO()
     results = run_all(
@@ -93,7 +94,7 @@ def test_bench_all_runs_at_a_tiny_size_and_prints_one_table(
     )
     text = out.getvalue()
     assert results["errors"] == []  # a phase that failed is reported, not raised
-    assert text.count("npl bench all") == 1
+    assert text.count("make bench") == 1
     for section in ("[crawl]", "[parse]", "[load]", "[dbt]", "[checks]", "[no-op]", "[scaling]"):
         assert section in text
     assert "targets met:" in text

@@ -11,7 +11,7 @@ import pytest
 
 from npl_assets import completeness, warehouse
 from npl_assets.cli import main as npl
-from npl_assets.quality.checks import completeness_result
+from npl_assets.quality.asset_checks import completeness_result
 
 
 def _document(con, sha: str, doc_type: str, list_date: str = "2023-05-04") -> None:
@@ -133,7 +133,7 @@ def test_status_without_a_warehouse_says_so(
 def test_site_counts_schema_accepts_a_crawl_feed(tmp_path: Path) -> None:
     import pandas as pd
 
-    from npl_assets.assets.documents import INDEX_COUNT_COLUMNS, store_index_counts
+    from npl_assets.warehouse.loading import INDEX_COUNT_COLUMNS, store_index_counts
 
     with warehouse.connect(tmp_path / "w.duckdb") as con:
         warehouse.ensure_schema(con)

@@ -311,7 +311,7 @@ def test_the_index_watch_ignores_a_proxy_for_loopback(monkeypatch) -> None:
     import http.server
     import threading
 
-    from npl_assets.automation.index_watch import fetch_page
+    from npl_assets.crawler.index_watch import fetch_page
 
     class Page(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -78,7 +78,8 @@ def test_a_model_never_built_is_stale() -> None:
 def test_index_failures_name_the_unread_index_pages_only() -> None:
     import pandas as pd
 
-    from npl_assets.assets.documents import FAILURE_COLUMNS, index_failures
+    from npl_assets.assets.documents import index_failures
+    from npl_assets.warehouse.loading import FAILURE_COLUMNS
 
     def failure(url: str, stage: str) -> dict:
         return dict.fromkeys(FAILURE_COLUMNS) | {"url": url, "stage": stage, "error": "HTTP 500"}

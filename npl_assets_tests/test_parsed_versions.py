@@ -10,7 +10,12 @@ import duckdb
 import pytest
 
 from npl_assets import warehouse
-from npl_assets.assets.parsed import ParseOutcome, count_pending, pending_documents, store_outcomes
+from npl_assets.warehouse.loading import (
+    ParseOutcome,
+    count_pending,
+    pending_documents,
+    store_outcomes,
+)
 
 NOW = datetime(2026, 1, 2, 3, 4, 5)
 

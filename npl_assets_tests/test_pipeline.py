@@ -122,7 +122,7 @@ def test_completeness_accounts_for_every_document(pipeline: dict, shared_dir: Pa
         assert (c.on_site, c.stored, c.parsed) == (size, size, size), c
         assert (c.quarantined, c.failed, c.unaccounted) == (0, 0, 0), c
     assert "failed or were quarantined" not in text
-    from npl_assets.quality.checks import parsed_completeness
+    from npl_assets.quality.asset_checks import parsed_completeness
 
     result = dg.materialize(
         [dg.AssetSpec("listings"), dg.AssetSpec("results"), parsed_completeness],

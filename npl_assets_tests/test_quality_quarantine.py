@@ -13,9 +13,9 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from npl_assets import warehouse
+from npl_assets.quality.asset_checks import results_expectations
+from npl_assets.quality.asset_checks import stg_listings_check as build_stg_listings_check
 from npl_assets.quality.assets import listing_quarantine
-from npl_assets.quality.checks import results_expectations
-from npl_assets.quality.checks import stg_listings_check as build_stg_listings_check
 from npl_assets_tests.test_quality_rules import (
     CORRUPTIONS,
     edge_rows,

@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from npl_assets.quality.report import render_markdown, write_report
 from npl_assets.quality.rules import LISTING_SUITE, RESULT_SUITE
+from npl_assets.quality.summary import render_markdown, write_report
 from npl_assets.quality.validation import QualitySuiteError, validate_listings, validate_results
 
 

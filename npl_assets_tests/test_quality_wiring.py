@@ -18,8 +18,8 @@ from npl_assets.settings import PROJECT_ROOT
 def quality_defs(dbt_manifest: Path) -> dg.Definitions:
     from npl_assets.assets.parsed import listings, results
     from npl_assets.assets.transform import npl_dbt_models
+    from npl_assets.quality.asset_checks import build_quality_checks
     from npl_assets.quality.assets import listing_quarantine
-    from npl_assets.quality.checks import build_quality_checks
     from npl_assets.resources import default_resources
 
     return dg.Definitions(
@@ -64,7 +64,7 @@ def test_the_quarantine_sits_between_listings_and_stg_listings(
 
 def test_importing_the_checks_does_not_import_great_expectations() -> None:
     code = (
-        "import sys; import npl_assets.quality.checks, npl_assets.quality.assets; "
+        "import sys; import npl_assets.quality.asset_checks, npl_assets.quality.assets; "
         "print('great_expectations' in sys.modules)"
     )
     out = subprocess.run(

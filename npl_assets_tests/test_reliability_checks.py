@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from harness.reliability import invariants
+from harness.reliability.sites import build_site, load_manifest
 from npl_assets import warehouse
-from npl_assets.reliability import checks
-from npl_assets.reliability.sites import build_site, load_manifest
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def stored_warehouse(site: Path, tmp_path: Path) -> tuple[Path, Path, list[dict]
 
 def test_a_good_warehouse_passes(site: Path, tmp_path: Path) -> None:
     db, raw, manifest = stored_warehouse(site, tmp_path)
-    result = checks.check_documents(db, raw, site)
+    result = invariants.check_documents(db, raw, site)
     assert (result.rows, result.problems) == (len(manifest), [])
 
 
@@ -61,7 +61,7 @@ def test_the_same_document_from_another_port_is_a_duplicate(site: Path, tmp_path
                    byte_size, http_status, fetched_at, loaded_at, run_id
                from raw.documents limit 1"""
         )
-    result = checks.check_documents(db, raw, site)
+    result = invariants.check_documents(db, raw, site)
     assert result.duplicates == 1 and "duplicate" in result.problems[0]
 
 
@@ -72,7 +72,7 @@ def test_a_cut_file_and_a_missing_row_are_reported(site: Path, tmp_path: Path) -
     path.write_bytes(path.read_bytes()[:1000])
     with duckdb.connect(str(db)) as con:
         con.execute("delete from raw.documents where sha256 = ?", [gone["sha256"]])
-    result = checks.check_documents(db, raw, site)
+    result = invariants.check_documents(db, raw, site)
     assert [b.split(":")[0] for b in result.bad_files] == [cut["sha256"][:12]]
     assert result.lost == [gone["pdf_path"]]
     # A failure row for its PDF turns the lost document into a failed one, where failures count.
@@ -82,13 +82,13 @@ def test_a_cut_file_and_a_missing_row_are_reported(site: Path, tmp_path: Path) -
             " 'r')",
             ["http://127.0.0.1:8123" + gone["pdf_path"]],
         )
-    result = checks.check_documents(db, raw, site, may_fail=True)
+    result = invariants.check_documents(db, raw, site, may_fail=True)
     assert (result.lost, result.failed) == ([], [gone["pdf_path"]])
 
 
 def test_documents_neither_parsed_nor_failed_are_reported(site: Path, tmp_path: Path) -> None:
     db, _, manifest = stored_warehouse(site, tmp_path)
-    result = checks.check_parsed(db)
+    result = invariants.check_parsed(db)
     listings = sum(d["doc_type"] == "listing" for d in manifest)
     assert f"{listings} listings neither parsed nor failed" in " ".join(result.problems)
 
@@ -102,5 +102,5 @@ def test_untyped_parse_crashes_are_reported(site: Path, tmp_path: Path) -> None:
                 " 'boom', now())",
                 [doc["sha256"], doc["doc_type"]],
             )
-    problems = " ".join(checks.check_parsed(db).problems)
+    problems = " ".join(invariants.check_parsed(db).problems)
     assert "untyped parse crashes: {'UnexpectedKeyError'" in problems

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from npl_assets.reliability.runner import faults_model
-from npl_assets.reliability.scenarios.faults import (
+from harness.reliability.runner import faults_model
+from harness.reliability.scenarios.faults import (
     FaultsResult,
     permanent_404s,
     run_faults_scenario,
 )
-from npl_assets.reliability.sites import build_site, load_manifest
+from harness.reliability.sites import build_site, load_manifest
 
 pytestmark = pytest.mark.slow
 

@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from npl_assets.parsing import MAX_PDF_BYTES, parse_pdf
-from npl_assets.parsing.errors import UnreadablePdfError
-from npl_assets.reliability import checks
-from npl_assets.reliability.scenarios.fuzz import (
+from harness.reliability import invariants
+from harness.reliability.scenarios.fuzz import (
     NEVER_PARSE,
     FuzzResult,
     base_documents,
     build_cases,
     run_fuzz,
 )
-from npl_assets.reliability.sites import build_site
+from harness.reliability.sites import build_site
+from npl_assets.parsing import MAX_PDF_BYTES, parse_pdf
+from npl_assets.parsing.errors import UnreadablePdfError
 
 GENERATED = 6  # PDFs of the synthetic site among the bases
 
@@ -56,7 +56,9 @@ def test_the_mutations_cover_what_the_issue_names(fuzzed, samples_dir: Path) -> 
 def test_hopeless_inputs_fail_as_unreadable(fuzzed) -> None:
     _, cases, db = fuzzed
     failures = dict(
-        checks.read_rows(db, "select sha256, error_type || ': ' || message from raw.parse_failures")
+        invariants.read_rows(
+            db, "select sha256, error_type || ': ' || message from raw.parse_failures"
+        )
     )
     for case in cases:
         if case.kind in NEVER_PARSE:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from npl_assets.isolation import environment
-from npl_assets.reliability.scenarios.hostile import (
+from harness.isolation import environment
+from harness.reliability.scenarios.hostile import (
     DETAIL_TRAPS,
     HOSTILE_ITEMS,
     MAX_REQUESTS,

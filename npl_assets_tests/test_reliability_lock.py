@@ -1,4 +1,4 @@
-"""The warehouse lock (npl_assets/reliability/lock.py): one run at a time on a warehouse, a clear
+"""The warehouse lock (npl_assets/warehouse/lock.py): one run at a time on a warehouse, a clear
 reason for the one that waits too long, and nothing stale after kill -9."""
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import dagster as dg
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from npl_assets.reliability.lock import WarehouseBusy, WarehouseLock, lock_path
 from npl_assets.resources import warehouse_resource
+from npl_assets.warehouse.lock import WarehouseBusy, WarehouseLock, lock_path
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from npl_assets.reliability.lock import WarehouseLock
+from npl_assets.warehouse.lock import WarehouseLock
 lock = WarehouseLock(Path(sys.argv[1]))
 lock.acquire("run held-by-a-child")
 print("held", flush=True)

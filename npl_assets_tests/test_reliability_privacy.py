@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from npl_assets.reliability.scenarios.privacy import (
+from harness.reliability.scenarios.privacy import (
     Contacts,
     contacts_from_pdfs,
     contacts_in,

@@ -1,5 +1,5 @@
 """A run killed while it holds the DuckDB pool slot must not block every later run: the
-warehouse resource releases dead runs as a run starts (npl_assets/reliability/recovery.py).
+warehouse resource releases dead runs as a run starts (npl_assets/warehouse/recovery.py).
 A live run holding the slot is never touched."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from npl_assets.isolation import IsolatedPlatform
-from npl_assets.reliability.recovery import pid_alive, release_dead_runs
+from harness.isolation import IsolatedPlatform
+from npl_assets.warehouse.recovery import pid_alive, release_dead_runs
 
 HOLDER = """
 import pathlib, sys, time

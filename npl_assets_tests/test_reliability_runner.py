@@ -1,4 +1,4 @@
-"""`make reliability` (python -m npl_assets.reliability): one table, and a verdict that fails on
+"""`make reliability` (python -m harness.reliability): one table, and a verdict that fails on
 any duplicate, lost document, reader error, untyped crash or other problem."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from npl_assets.reliability.report import Row, format_table, verdict
-from npl_assets.reliability.runner import main
+from harness.reliability.runner import main
+from harness.reliability.table import Row, format_table, verdict
 
 HEADER = (
     "faults injected",

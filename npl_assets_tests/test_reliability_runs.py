@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from npl_assets.isolation import IsolatedPlatform
-from npl_assets.reliability.scenarios.crash import CrashResult, run_crash_scenario
-from npl_assets.reliability.sites import build_site, load_manifest
+from harness.isolation import IsolatedPlatform
+from harness.reliability.scenarios.crash import CrashResult, run_crash_scenario
+from harness.reliability.sites import build_site, load_manifest
 
 # The crash chain (a module fixture) runs some eight jobs: more than the default 600 s timeout
 # allows on a slow machine.

@@ -12,7 +12,7 @@ from npl_assets_tests.test_report_unit import make_marts
 
 
 def test_market_report_depends_on_the_marts(dbt_manifest: Path) -> None:
-    from npl_assets.assets.report import market_report
+    from npl_assets.assets.market_report import market_report
     from npl_assets.assets.transform import npl_dbt_models
     from npl_assets.resources import default_resources
 
@@ -25,7 +25,7 @@ def test_market_report_depends_on_the_marts(dbt_manifest: Path) -> None:
 
 
 def test_market_report_writes_pages_and_markdown(dbt_manifest: Path, isolated_env: Path) -> None:
-    from npl_assets.assets.report import market_report
+    from npl_assets.assets.market_report import market_report
 
     db = isolated_env / "npl.duckdb"
     make_marts(db)

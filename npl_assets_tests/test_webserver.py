@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from npl_assets.isolation import IsolatedPlatform
+from harness.isolation import IsolatedPlatform
 from npl_assets.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow

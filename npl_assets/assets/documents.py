@@ -1,6 +1,5 @@
 """Raw layer: crawl the Yindeng indexes and keep every fetched document version."""
 
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -12,19 +11,8 @@ from dagster_duckdb import DuckDBResource
 from npl_assets import profiles, settings, warehouse
 from npl_assets.assets.idle import declared_code_versions, update_reason
 
-DOCUMENT_COLUMNS = [
-    "sha256",
-    "doc_type",
-    "title",
-    "list_date",
-    "detail_url",
-    "pdf_url",
-    "byte_size",
-    "http_status",
-    "fetched_at",
-]
-FAILURE_COLUMNS = ["url", "doc_type", "stage", "error", "http_status", "failed_at"]
-INDEX_COUNT_COLUMNS = ["doc_type", "url", "items", "checked_at"]
+# Called through the module, so that the reliability harness can patch a store function.
+from npl_assets.warehouse import loading
 
 
 class CrawlConfig(dg.Config):
@@ -34,92 +22,6 @@ class CrawlConfig(dg.Config):
     raw_dir: str | None = None
     # Materialise even when the crawl finds nothing new, so that every step below it runs.
     rebuild: bool = False
-
-
-def read_crawl_feed(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Split the crawl's JSON lines into documents, failures and index counts (共N条 per index
-    read); an unknown kind is an error."""
-    documents: list[dict] = []
-    failures: list[dict] = []
-    index_counts: list[dict] = []
-    if path.exists():
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            kind = row.get("kind")
-            if kind == "document":
-                documents.append({c: row.get(c) for c in DOCUMENT_COLUMNS})
-            elif kind == "failure":
-                failures.append({c: row.get(c) for c in FAILURE_COLUMNS})
-            elif kind == "index_count":
-                index_counts.append({c: row.get(c) for c in INDEX_COUNT_COLUMNS})
-            else:
-                raise ValueError(f"{path}:{number}: crawl record of unknown kind {kind!r}")
-    return (
-        pd.DataFrame(documents, columns=DOCUMENT_COLUMNS),
-        pd.DataFrame(failures, columns=FAILURE_COLUMNS),
-        pd.DataFrame(index_counts, columns=INDEX_COUNT_COLUMNS),
-    )
-
-
-def known_urls(con) -> list[str]:
-    rows = con.execute(
-        "select detail_url from raw.documents union select pdf_url from raw.documents"
-    ).fetchall()
-    return sorted(r[0] for r in rows)
-
-
-def store_crawl(con, documents: pd.DataFrame, failures: pd.DataFrame, run_id: str) -> int:
-    """Append new document versions (idempotent on sha256 + pdf_url) and every failure."""
-    before = con.execute("select count(*) from raw.documents").fetchall()[0][0]
-    if len(documents):
-        con.register("crawl_documents", documents)
-        con.execute(
-            """
-            insert into raw.documents
-                (sha256, doc_type, title, list_date, detail_url, pdf_url, byte_size,
-                 http_status, fetched_at, run_id)
-            select distinct on (sha256, pdf_url)
-                sha256, doc_type, title, cast(list_date as date), detail_url, pdf_url,
-                byte_size, http_status, cast(fetched_at as timestamp), ?
-            from crawl_documents c
-            -- an anti-join, not ON CONFLICT: DuckLake tables (team profile) have no keys
-            where not exists (
-                select 1 from raw.documents d where d.sha256 = c.sha256 and d.pdf_url = c.pdf_url
-            )
-            """,
-            [run_id],
-        )
-        con.unregister("crawl_documents")
-    if len(failures):
-        con.register("crawl_failures", failures)
-        con.execute(
-            """
-            insert into raw.crawl_failures
-            select url, doc_type, stage, error, http_status, cast(failed_at as timestamp), ?
-            from crawl_failures
-            """,
-            [run_id],
-        )
-        con.unregister("crawl_failures")
-    return con.execute("select count(*) from raw.documents").fetchall()[0][0] - before
-
-
-def store_index_counts(con, index_counts: pd.DataFrame, run_id: str) -> None:
-    """Record what each index said it holds; the completeness summary compares it with what
-    was stored."""
-    if len(index_counts):
-        con.register("crawl_index_counts", index_counts)
-        con.execute(
-            """
-            insert into raw.site_counts
-            select doc_type, url, items, cast(checked_at as timestamp), ?
-            from crawl_index_counts
-            """,
-            [run_id],
-        )
-        con.unregister("crawl_index_counts")
 
 
 @dg.asset(
@@ -136,7 +38,6 @@ def raw_documents(context: dg.AssetExecutionContext, config: CrawlConfig, duckdb
     The crawl runs as a Scrapy subprocess and only fetches what the warehouse does not know yet.
     With nothing new, nothing unparsed and everything downstream up to date it records an
     observation (the crawl freshness check counts it) instead of a materialisation."""
-    from npl_assets.assets.parsed import count_pending
     from npl_assets.crawler.runner import run_crawl
     from npl_assets.parsing import PARSER_VERSION
 
@@ -144,18 +45,18 @@ def raw_documents(context: dg.AssetExecutionContext, config: CrawlConfig, duckdb
     raw_dir = config.raw_dir or profiles.content_store_location()
     with duckdb.get_connection() as con:
         warehouse.ensure_schema(con)
-        known = known_urls(con)
+        known = loading.known_urls(con)
     with tempfile.TemporaryDirectory(prefix="npl-crawl-") as tmp:
         known_file = Path(tmp) / "known.txt"
         known_file.write_text("\n".join(known), encoding="utf-8")
         feed = Path(tmp) / "crawl.jsonl"
         summary = run_crawl(source, feed, raw_dir, known_file=known_file)
-        documents, failures, index_counts = read_crawl_feed(feed)
+        documents, failures, index_counts = loading.read_crawl_feed(feed)
     with duckdb.get_connection() as con:
-        new_rows = store_crawl(con, documents, failures, context.run.run_id)
-        store_index_counts(con, index_counts, context.run.run_id)
+        new_rows = loading.store_crawl(con, documents, failures, context.run.run_id)
+        loading.store_index_counts(con, index_counts, context.run.run_id)
         total = con.execute("select count(*) from raw.documents").fetchall()[0][0]
-        unparsed = count_pending(con, PARSER_VERSION)
+        unparsed = loading.count_pending(con, PARSER_VERSION)
     if len(failures):
         context.log.warning(
             "%d URLs failed: %s",

@@ -15,9 +15,9 @@ from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
 from npl_assets import settings
+from npl_assets.assets.conditions import downstream_condition
+from npl_assets.assets.row_changes import changes_markdown, previous_row_counts
 from npl_assets.assets.transform import npl_dbt_models
-from npl_assets.automation.changes import changes_markdown, previous_row_counts
-from npl_assets.automation.conditions import downstream_condition
 from npl_assets.warehouse import is_lake
 
 # What readers get: the dbt models, under their bare names.

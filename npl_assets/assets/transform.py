@@ -9,13 +9,12 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
-from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from npl_assets.automation.conditions import downstream_condition
+from npl_assets.assets.conditions import downstream_condition
 from npl_assets.dbt_project import dbt_project
 from npl_assets.openings.clock import as_of_var, parse_as_of
-from npl_assets.resources import dbt_environment
+from npl_assets.warehouse.recovery import WarehouseResource
 
 
 class NplDbtTranslator(DagsterDbtTranslator):
@@ -56,7 +55,7 @@ class DbtBuildConfig(dg.Config):
 def npl_dbt_models(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
-    duckdb: DuckDBResource,
+    duckdb: WarehouseResource,
     config: DbtBuildConfig,
 ):
     """Builds seeds, staging models and marts, and runs their tests, with dbt-duckdb."""
@@ -67,7 +66,7 @@ def npl_dbt_models(
         args += ["--vars", json.dumps({"as_of": as_of_var(parse_as_of(config.as_of))})]
     # profiles.yml reads the warehouse (file, or DuckLake in the team profile) from the
     # environment; the resource is the truth.
-    os.environ.update(dbt_environment(duckdb))
+    os.environ.update(duckdb.dbt_environment())
     # A subset run (automation builds the seeds alone on a fresh instance) must not pick up a
     # test whose other parent is not selected (dbt's default "eager" does, and then fails on a
     # table that does not exist yet). dagster-dbt still overrides this when it needs "empty".

@@ -1,6 +1,6 @@
 """Automation around the graph: the daily crawl schedule, the new-announcement sensor, the
-declarative automation that carries a crawl down to the marts, the freshness check on the crawl,
-the run-failure log (`ops.duckdb`) and the market chart shown in the UI.
+freshness check on the crawl, the dead-run sensor and the run-failure log (`ops.duckdb`).
 
-The modules without Dagster in them (`index_watch`, `failures`) hold the logic; the others only
-wire it into Dagster definitions."""
+The sensor's index poll (`crawler.index_watch`) and the run-failure log (`failures`) hold the
+logic, with no Dagster in them; the other modules only wire it into Dagster definitions. The
+declarative automation condition the assets carry is `assets.conditions`."""

@@ -9,8 +9,9 @@ from pathlib import Path
 import dagster as dg
 
 from npl_assets import settings
-from npl_assets.automation import failures, index_watch
+from npl_assets.automation import failures
 from npl_assets.automation.schedules import CRAWL_TARGET
+from npl_assets.crawler import index_watch
 
 DEFAULT_SENSOR_INTERVAL_SECONDS = 300
 AUTOMATION_INTERVAL_SECONDS = 30
@@ -224,7 +225,7 @@ def run_failure_log_sensor(context: dg.RunFailureSensorContext) -> None:
 def dead_run_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     # A run killed outright stays STARTED forever; under the daemon it holds the only run slot,
     # so no later run starts and the warehouse resource's own recovery never gets to run.
-    from npl_assets.reliability.recovery import release_dead_runs
+    from npl_assets.warehouse.recovery import release_dead_runs
 
     released = release_dead_runs(context.instance)
     for run in released:

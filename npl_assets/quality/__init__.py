@@ -4,8 +4,8 @@
 - `validation`: runs a suite over a DataFrame with GX and returns per-row failures.
 - `marts`: the reconciliation frames the mart suites run on.
 - `quarantine`: the `raw.listing_quarantine` table.
-- `report`: the readable markdown summary of a validation.
-- `assets` / `checks`: the Dagster side (the `listing_quarantine` asset and the asset checks).
+- `summary`: the readable markdown summary of a validation.
+- `assets` / `asset_checks`: the Dagster side (the `listing_quarantine` asset and the asset checks).
 
 Nothing here imports great_expectations at module level: it costs 2-3 s, and the code location
 must load fast.

@@ -8,7 +8,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from npl_assets import warehouse
-from npl_assets.automation.conditions import downstream_condition
+from npl_assets.assets.conditions import downstream_condition
 from npl_assets.quality.check_results import check_result
 from npl_assets.quality.quarantine import (
     QUARANTINE_TABLE,
@@ -16,8 +16,8 @@ from npl_assets.quality.quarantine import (
     quarantine_rows,
     replace_quarantine,
 )
-from npl_assets.quality.report import markdown_table, write_report
 from npl_assets.quality.rules import HARD, SOFT
+from npl_assets.quality.summary import markdown_table, write_report
 from npl_assets.quality.validation import ValidationReport, validate_listings
 
 LISTINGS_KEY = dg.AssetKey("listings")

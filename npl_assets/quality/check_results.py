@@ -10,8 +10,8 @@ from typing import Any
 
 import dagster as dg
 
-from npl_assets.quality.report import failures_markdown
 from npl_assets.quality.rules import HARD, SOFT, Severity
+from npl_assets.quality.summary import failures_markdown
 from npl_assets.quality.validation import ValidationReport
 
 # Metadata stays readable: the report file and the quarantine table hold the rest.

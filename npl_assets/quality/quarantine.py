@@ -16,22 +16,8 @@ import pandas as pd
 from npl_assets.quality.rules import HARD
 from npl_assets.quality.validation import ValidationReport
 
-QUARANTINE_TABLE = "raw.listing_quarantine"
-
-# `column` is reserved in DuckDB, hence column_name.
-QUARANTINE_DDL = """
-create table if not exists raw.listing_quarantine (
-    sha256 varchar not null,
-    title varchar,
-    expectation varchar not null,
-    column_name varchar not null,
-    observed_value varchar,
-    severity varchar not null,          -- 'hard' | 'soft'
-    reason varchar not null,
-    checked_at timestamp not null,
-    run_id varchar
-)
-"""
+# The table itself belongs to the warehouse schema; re-exported for the quality package.
+from npl_assets.warehouse.schema import QUARANTINE_DDL, QUARANTINE_TABLE
 
 QUARANTINE_COLUMNS = [
     "sha256",

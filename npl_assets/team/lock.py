@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from npl_assets.profiles import TeamSettings
-from npl_assets.reliability.lock import TIMEOUT_ENV, WAIT_LOG_EVERY, WarehouseBusy, lock_timeout
+from npl_assets.warehouse.lock import TIMEOUT_ENV, WAIT_LOG_EVERY, WarehouseBusy, lock_timeout
 
 APPLICATION = "npl-assets warehouse lock"
 

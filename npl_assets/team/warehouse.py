@@ -1,6 +1,6 @@
 """The team profile's warehouse resource: the DuckLake attached as `lake` on an in-memory DuckDB
 for each connection, one run at a time by a Postgres advisory lock, and the same recovery of
-killed runs as the embedded resource (reliability/recovery.py)."""
+killed runs as the embedded resource (warehouse/recovery.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from contextlib import contextmanager
 import duckdb
 
 from npl_assets import profiles
-from npl_assets.reliability.recovery import WarehouseResource
 from npl_assets.team.lock import AdvisoryWarehouseLock
+from npl_assets.warehouse.recovery import WarehouseResource
 
 
 class LakeWarehouseResource(WarehouseResource):
@@ -21,6 +21,9 @@ class LakeWarehouseResource(WarehouseResource):
     write, and a killed run's uncommitted work is simply not in the catalog."""
 
     database: str = ":memory:"
+
+    def dbt_environment(self) -> dict[str, str]:
+        return profiles.dbt_env()
 
     def warehouse_lock(self) -> AdvisoryWarehouseLock:
         return AdvisoryWarehouseLock(profiles.team_settings())

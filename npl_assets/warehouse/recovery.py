@@ -24,7 +24,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
-from npl_assets.reliability.lock import WarehouseLock
+from npl_assets.warehouse.lock import WarehouseLock
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,10 @@ class WarehouseResource(DuckDBResource):
         if self.database and self.database != ":memory:":
             return WarehouseLock(Path(self.database))
         return None
+
+    def dbt_environment(self) -> dict[str, str]:
+        """What dbt's profiles.yml reads to reach this same warehouse."""
+        return {"DUCKDB_DATABASE": str(self.database), "NPL_DBT_TARGET": "dev"}
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if context.run is not None and context.run.is_finished:

@@ -28,8 +28,8 @@ from npl_assets.quality.assets import LISTINGS_KEY, QUARANTINE_KEY
 from npl_assets.quality.check_results import check_result
 from npl_assets.quality.classification import BUYERS, SELLERS, unclassified_check
 from npl_assets.quality.quarantine import quarantined_sha256s
-from npl_assets.quality.report import write_report
 from npl_assets.quality.rules import HARD, LISTING_SUITE, SOFT, Suite, not_quarantined_rule
+from npl_assets.quality.summary import write_report
 from npl_assets.quality.validation import ValidationReport, validate_listings, validate_results
 
 RESULTS_KEY = dg.AssetKey("results")

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from npl_assets.isolation import environment
-from npl_assets.reliability import checks
+from harness.isolation import environment
+from harness.reliability import invariants
 
 # Must never parse, whatever the parser's leniency: nothing readable is left in them.
 NEVER_PARSE = ("empty", "html", "oversize", "encrypted", "no-text", "junk", "header-flip")
@@ -65,7 +65,7 @@ class FuzzResult:
 
 def base_documents(site: Path, samples: Path | None, generated: int, seed: int = 0) -> list[Base]:
     """The real sample PDFs (if any) and `generated` PDFs of a built site, listings and results."""
-    from npl_assets.reliability.sites import load_manifest
+    from harness.reliability.sites import load_manifest
 
     bases = []
     if samples is not None:
@@ -196,13 +196,13 @@ def run_fuzz(work: Path, cases: list[FuzzCase]) -> FuzzResult:
         )
     if not run.success:
         result.problems.append("materialising listings/results failed on fuzzed input")
-    parsed = checks.check_parsed(db)
+    parsed = invariants.check_parsed(db)
     result.parsed, result.failed = parsed.parsed, parsed.failed
     result.failure_types = parsed.failure_types
     result.untyped = sum(n for t, n in parsed.failure_types.items() if t.startswith("Unexpected"))
     result.problems += parsed.problems
     outcome = dict(
-        checks.read_rows(
+        invariants.read_rows(
             db,
             "select sha256, 'parsed' from raw.listings union all "
             "select sha256, 'parsed' from raw.results union all "

@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from npl_assets.isolation import IsolatedPlatform
+from harness.isolation import IsolatedPlatform
 
 LISTING_SIZES = (1_000, 10_000, 100_000)
 PARSE_SIZES = (1_000, 10_000)
@@ -116,7 +116,7 @@ def _fetch_dicts(con: Any, sql: str) -> list[dict[str, Any]]:
 
 def read_base_rows(warehouse_path: Path) -> BaseRows:
     from npl_assets import warehouse
-    from npl_assets.assets.documents import DOCUMENT_COLUMNS
+    from npl_assets.warehouse.loading import DOCUMENT_COLUMNS
 
     with warehouse.connect(warehouse_path, read_only=True) as con:
         documents = _fetch_dicts(
@@ -255,8 +255,13 @@ def load_rows(con: Any, rows: Synthesised) -> tuple[float, float]:
     """Insert `rows` with the pipeline's own functions; (documents seconds, parsed rows seconds)."""
     import pandas as pd
 
-    from npl_assets.assets.documents import DOCUMENT_COLUMNS, FAILURE_COLUMNS, store_crawl
-    from npl_assets.assets.parsed import ParseOutcome, store_outcomes
+    from npl_assets.warehouse.loading import (
+        DOCUMENT_COLUMNS,
+        FAILURE_COLUMNS,
+        ParseOutcome,
+        store_crawl,
+        store_outcomes,
+    )
 
     started = time.perf_counter()
     store_crawl(
@@ -313,7 +318,7 @@ def downstream_selection() -> Any:
 def measure_size(base: BaseRows, listings: int, root: Path) -> SizePoint:
     import gc
 
-    from npl_assets.benchmarks.runs import check_step_keys, in_process, timed_materialize
+    from harness.benchmarks.runs import check_step_keys, in_process, timed_materialize
 
     rows = synthesise(base, listings)
     platform = IsolatedPlatform(root).prepare()
@@ -391,7 +396,7 @@ def _stored_jobs(platform: IsolatedPlatform) -> list[tuple[str, str]]:
 
 
 def _parse_all(jobs: list[tuple[str, str]], raw_dir: Path) -> float:
-    from npl_assets.assets.parsed import parse_many
+    from npl_assets.warehouse.loading import parse_many
 
     started = time.perf_counter()
     outcomes = list(parse_many(jobs, raw_dir))
@@ -412,7 +417,7 @@ def parse_scaling(
     and, on the smallest size the pool is used for, the same PDFs parsed in a plain loop."""
     import os
 
-    from npl_assets.assets.parsed import PARALLEL_THRESHOLD, parse_stored
+    from npl_assets.warehouse.loading import PARALLEL_THRESHOLD, parse_stored
 
     jobs = _stored_jobs(platform)
     workers = os.cpu_count() or 1

@@ -1,4 +1,4 @@
-"""`python -m npl_assets.reliability [--quick] [--work DIR] [--only NAME ...]`: run the reliability
+"""`python -m harness.reliability [--quick] [--work DIR] [--only NAME ...]`: run the reliability
 scenarios and print one table. Exit code 0 only if there are no duplicates, no lost documents, no
 reader errors, no untyped crashes and no other problems.
 
@@ -19,14 +19,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.isolation import IsolatedPlatform
+from harness.reliability.child import CRASH_POINTS
+from harness.reliability.sites import build_site
+from harness.reliability.table import Row, format_table, verdict
 from npl_assets import settings
-from npl_assets.isolation import IsolatedPlatform
-from npl_assets.reliability.child import CRASH_POINTS
-from npl_assets.reliability.report import Row, format_table, verdict
-from npl_assets.reliability.sites import build_site
 
 if TYPE_CHECKING:
-    from npl_assets.reliability.scenarios.concurrency import ConcurrencyResult
+    from harness.reliability.scenarios.concurrency import ConcurrencyResult
 
 SCENARIOS = ("faults", "concurrency", "crash", "fuzz", "hostile", "privacy")
 
@@ -98,7 +98,7 @@ class Runner:
         self.rows += rows
 
     def faults(self) -> Row:
-        from npl_assets.reliability.scenarios.faults import run_faults_scenario
+        from harness.reliability.scenarios.faults import run_faults_scenario
 
         site = self.site(self.sizes.faults_site)
         result = run_faults_scenario(
@@ -116,7 +116,7 @@ class Runner:
         )
 
     def concurrency(self) -> list[Row]:
-        from npl_assets.reliability.scenarios.concurrency import run_concurrency_scenario
+        from harness.reliability.scenarios.concurrency import run_concurrency_scenario
 
         if self.sizes.race_at_publish:
             return []  # run by the crash chain
@@ -127,7 +127,7 @@ class Runner:
         return [concurrency_row("2 runs at once + reader", result)]
 
     def crash(self) -> list[Row]:
-        from npl_assets.reliability.scenarios.crash import run_crash_scenario
+        from harness.reliability.scenarios.crash import run_crash_scenario
 
         platform = IsolatedPlatform(self.work / "crash", self.site(self.sizes.run_site))
         result = run_crash_scenario(
@@ -164,7 +164,7 @@ class Runner:
         return rows
 
     def fuzz(self) -> Row:
-        from npl_assets.reliability.scenarios.fuzz import base_documents, build_cases, run_fuzz
+        from harness.reliability.scenarios.fuzz import base_documents, build_cases, run_fuzz
 
         samples = self.shared / "domain" / "samples"
         bases = base_documents(
@@ -184,7 +184,7 @@ class Runner:
         )
 
     def hostile(self) -> Row:
-        from npl_assets.reliability.scenarios.hostile import run_hostile_scenario
+        from harness.reliability.scenarios.hostile import run_hostile_scenario
 
         listing, result_pdf = sample_pdfs(self.shared, self.site(self.sizes.run_site))
         result = run_hostile_scenario(self.work / "hostile", listing, result_pdf)
@@ -196,7 +196,7 @@ class Runner:
         )
 
     def privacy(self) -> Row:
-        from npl_assets.reliability.scenarios.privacy import contacts_from_pdfs, run_privacy_scan
+        from harness.reliability.scenarios.privacy import contacts_from_pdfs, run_privacy_scan
 
         site = self.site(self.sizes.run_site)
         pdfs = sorted((self.shared / "domain" / "samples").glob("*.pdf"))
@@ -240,7 +240,7 @@ def sample_pdfs(shared: Path, site: Path) -> tuple[bytes, bytes]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m npl_assets.reliability", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m harness.reliability", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="the sizes of `make test`")
     parser.add_argument("--work", type=Path, help="work folder (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import combinations
 
-from npl_assets.isolation import IsolatedPlatform
-from npl_assets.reliability import checks
-from npl_assets.reliability.jobs import (
+from harness.isolation import IsolatedPlatform
+from harness.reliability import invariants
+from harness.reliability.job_runs import (
     JobRun,
     file_digest,
     finish_job,
@@ -71,7 +71,7 @@ def read_loop(
             time.sleep(pause)
             continue
         try:
-            problems = checks.read_serving_consistently(con)
+            problems = invariants.read_serving_consistently(con)
             stats.errors += problems
             stats.reads += 1
             try:
@@ -248,11 +248,11 @@ def run_concurrency_scenario(
     if reader_stats.reads == 0:
         result.problems.append("the reader never read the serving file")
     if platform.warehouse.is_file():
-        docs = checks.check_documents(platform.warehouse, platform.raw, platform.built_site)
-        parsed = checks.check_parsed(platform.warehouse)
+        docs = invariants.check_documents(platform.warehouse, platform.raw, platform.built_site)
+        parsed = invariants.check_parsed(platform.warehouse)
         result.documents, result.duplicates = docs.rows, docs.duplicates
         result.lost = len(docs.lost)
         result.problems += docs.problems + parsed.problems
     if platform.serving.is_file():
-        result.fingerprint = checks.serving_fingerprint(platform.serving)
+        result.fingerprint = invariants.serving_fingerprint(platform.serving)
     return result

@@ -7,8 +7,8 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
+from npl_assets.assets.conditions import downstream_condition
 from npl_assets.assets.transform import npl_dbt_models
-from npl_assets.automation.conditions import downstream_condition
 
 REPORT_MARTS = ("seller_quarterly_metrics", "market_quarterly_metrics", "buyer_league", "projects")
 

@@ -20,9 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from npl_assets.isolation import environment
-from npl_assets.reliability import checks
-from npl_assets.reliability.sites import load_manifest
+from harness.isolation import environment
+from harness.reliability import invariants
+from harness.reliability.sites import load_manifest
 
 # Seconds. The slow answers take longer (runner.faults_model); normal ones are far below it even
 # on a loaded 2-core machine.
@@ -135,11 +135,11 @@ def run_faults_scenario(
             if refetched:
                 result.problems.append(f"round {number} fetched stored PDFs again: {refetched[:3]}")
             stored = {
-                checks.canonical_path(url)
-                for (url,) in checks.read_rows(db, "select pdf_url from raw.documents")
+                invariants.canonical_path(url)
+                for (url,) in invariants.read_rows(db, "select pdf_url from raw.documents")
             }
             stored_after.append(stored)
-            (failures,) = checks.read_rows(
+            (failures,) = invariants.read_rows(
                 db,
                 "select count(*) from raw.crawl_failures where run_id = ? "
                 "and (trim(error) = '' or stage not in ('index', 'detail', 'pdf'))",
@@ -147,17 +147,17 @@ def run_faults_scenario(
             )[0]
             if failures:
                 result.problems.append(f"round {number}: {failures} failure rows without a reason")
-            (recorded,) = checks.read_rows(
+            (recorded,) = invariants.read_rows(
                 db, "select count(*) from raw.crawl_failures where run_id = ?", [run.run_id]
             )[0]
             injected = Counter(f for r in records for f in r.faults)
             result.rounds.append(Round(len(records), len(pdfs), len(stored), recorded, injected))
-            docs = checks.check_documents(db, raw, site, may_fail=True)
+            docs = invariants.check_documents(db, raw, site, may_fail=True)
             result.problems += [f"round {number}: {p}" for p in docs.problems]
             if published - stored <= broken:
                 break
     result.injected = dict(sum((Counter(r.injected) for r in result.rounds), Counter()))
-    final = checks.check_documents(db, raw, site, may_fail=True)
+    final = invariants.check_documents(db, raw, site, may_fail=True)
     result.stored = final.rows
     result.failed = len(final.failed)
     result.duplicates = final.duplicates
@@ -173,8 +173,8 @@ def run_faults_scenario(
                 f"{sorted(still_missing ^ broken)[:5]}"
             )
         gave_404 = {
-            checks.canonical_path(url)
-            for (url,) in checks.read_rows(
+            invariants.canonical_path(url)
+            for (url,) in invariants.read_rows(
                 db,
                 "select url from raw.crawl_failures where http_status = 404 and stage = 'pdf'",
             )

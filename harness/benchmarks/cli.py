@@ -1,4 +1,5 @@
-"""`npl bench all`: the argument parser, kept free of heavy imports (Dagster loads on run)."""
+"""`python -m harness.benchmarks` (`make bench`): the argument parser, kept free of heavy imports
+(Dagster loads on run)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,12 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def add_all_parser(sub: argparse._SubParsersAction) -> None:
-    from npl_assets.benchmarks.suite import Options
+def build_parser() -> argparse.ArgumentParser:
+    from harness.benchmarks.suite import Options
 
     defaults = Options()
-    parser = sub.add_parser(
-        "all",
-        help="the whole benchmark suite: one table, data/bench/results.json",
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.benchmarks",
         description="Crawl, parse, load, dbt, checks, publish, no-op run, memory, scaling and "
         "freshness latency, on a cached synthetic site (data/bench/site/).",
     )
@@ -68,11 +68,15 @@ def add_all_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--rebuild-site", action="store_true", help="ignore the site cache")
     parser.add_argument("--keep-work", action="store_true", help="keep data/bench/work/")
     parser.add_argument("--out", type=Path, default=None, help="results JSON path")
-    parser.set_defaults(func=run_all_command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_all_command(build_parser().parse_args(argv))
 
 
 def run_all_command(args: argparse.Namespace) -> int:
-    from npl_assets.benchmarks.suite import Options, run_all
+    from harness.benchmarks.suite import Options, run_all
 
     if args.listings < 1:
         raise SystemExit("--listings must be at least 1")

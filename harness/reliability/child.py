@@ -1,4 +1,4 @@
-"""`python -m npl_assets.reliability.child <dagster CLI arguments>`: the `dagster` command, with a
+"""`python -m harness.reliability.child <dagster CLI arguments>`: the `dagster` command, with a
 crash point armed from the environment. The parent (crash.py) watches for the marker file and
 kills the whole process group with SIGKILL at that moment.
 
@@ -79,22 +79,23 @@ def _arm_crawl(marker: Path) -> None:
 
 
 def _arm_load(marker: Path) -> None:
-    import npl_assets.assets.documents as documents
+    # The crawl asset calls the store through its module (loading.store_crawl): patch it there.
+    import npl_assets.warehouse.loading as loading
 
-    store = documents.store_crawl
+    store = loading.store_crawl
 
     def half_store(con: Any, docs: Any, failures: Any, run_id: str) -> int:
         added = store(con, docs, failures.iloc[0:0], run_id)  # documents committed, failures not
         _hold(marker, f"load: {len(docs)} documents stored, {len(failures)} failures not")
         return added + store(con, docs.iloc[0:0], failures, run_id)  # not the run to crash
 
-    documents.store_crawl = half_store
+    loading.store_crawl = half_store
 
 
 def _arm_parse(marker: Path) -> None:
-    import npl_assets.assets.parsed as parsed
+    import npl_assets.warehouse.loading as loading
 
-    store = parsed.store_outcomes
+    store = loading.store_outcomes
 
     def half_store(con: Any, table: str, outcomes: Any) -> tuple[int, int]:
         outcomes = list(outcomes)
@@ -104,7 +105,7 @@ def _arm_parse(marker: Path) -> None:
         rest = store(con, table, outcomes[half:])  # not the run to crash
         return first[0] + rest[0], first[1] + rest[1]
 
-    parsed.store_outcomes = half_store
+    loading.store_outcomes = half_store
 
 
 def _arm_dbt(marker: Path) -> None:

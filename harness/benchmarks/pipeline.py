@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from npl_assets.benchmarks.runs import RunFigures, check_step_keys, in_process, timed_materialize
-from npl_assets.isolation import IsolatedPlatform, environment
+from harness.benchmarks.runs import RunFigures, check_step_keys, in_process, timed_materialize
+from harness.isolation import IsolatedPlatform, environment
 
 # Steps that make up each stage of the table.
 CRAWL_STEPS = ("raw_documents",)
@@ -104,8 +104,8 @@ def run_pipeline(
 ) -> PipelineFigures:
     """Full run, then the no-op run, on `platform` against `site` served on loopback."""
     from npl_assets import warehouse
-    from npl_assets.assets.parsed import PARALLEL_THRESHOLD
     from npl_assets.site.server import SiteServer
+    from npl_assets.warehouse.loading import PARALLEL_THRESHOLD
 
     cap = crawl_page_cap(pages_needed(listings, results))
     with (

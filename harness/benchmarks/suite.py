@@ -1,4 +1,5 @@
-"""`npl bench all`: every measurement in one go, one table, results.json.
+"""`make bench` (`python -m harness.benchmarks`): every measurement in one go, one table,
+results.json.
 
 Phases (each timed, its peak memory sampled, its output kept in data/bench/logs/<phase>.log):
  1. site        the synthetic site (20,000 listings by default), cached by size and seed
@@ -23,16 +24,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from npl_assets.benchmarks import report, sites
-from npl_assets.benchmarks.memory import TreeMemory
-from npl_assets.benchmarks.report import Row, count, megabytes, rate, seconds, verdict
-from npl_assets.benchmarks.scaling import (
+from harness.benchmarks import sites, table
+from harness.benchmarks.memory import TreeMemory
+from harness.benchmarks.scaling import (
     LINEAR_TOLERANCE,
     LISTING_SIZES,
     PARSE_SIZES,
     growth_exponent,
 )
-from npl_assets.isolation import IsolatedPlatform
+from harness.benchmarks.table import Row, count, megabytes, rate, seconds, verdict
+from harness.isolation import IsolatedPlatform
 
 NOOP_TARGET_SECONDS = 15.0
 FULL_RUN_TARGET_SECONDS = 60.0
@@ -126,7 +127,7 @@ def _captured(log: Path) -> Iterator[None]:
 
 def run_all(options: Options, out: TextIO | None = None) -> dict[str, Any]:
     """Run every phase and print the table; returns what results.json holds."""
-    from npl_assets.benchmarks.runs import check_manifest
+    from harness.benchmarks.runs import check_manifest
 
     check_manifest()
     # Progress and the table go to the terminal even while phases capture fds 1 and 2.
@@ -159,22 +160,22 @@ def run_all(options: Options, out: TextIO | None = None) -> dict[str, Any]:
         *_freshness_notes(suite.figures),
     ]
     notes += [f"FAILED: {error}" for error in suite.errors]
-    table = report.render(rows, "npl bench all", notes)
+    rendered = table.render(rows, "make bench", notes)
     suite.say("")
-    suite.say(table)
+    suite.say(rendered)
     results = {
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()},
         "machine": {"cores": os.cpu_count(), "load_before": load_before, "load_after": load_after},
         "seconds": round(total, 2),
         "phases": suite.phases,
         "memory": {name: asdict(peak) for name, peak in suite.memory.phases.items()},
-        "targets": report.targets_json(rows),
+        "targets": table.targets_json(rows),
         "figures": suite.figures,
-        "table": table,
+        "table": rendered,
         "errors": suite.errors,
     }
     path = options.results_path or suite.bench / "results.json"
-    report.write_results(path, results)
+    table.write_results(path, results)
     suite.say(f"results: {path}")
     return results
 
@@ -214,8 +215,8 @@ def _run_phases(suite: Suite) -> None:
 
 
 def _main_site_stages(suite: Suite, site: sites.BuiltSite) -> None:
-    from npl_assets.benchmarks import pipeline, scaling
-    from npl_assets.benchmarks.runs import dbt_reported_seconds
+    from harness.benchmarks import pipeline, scaling
+    from harness.benchmarks.runs import dbt_reported_seconds
 
     options = suite.options
     main = IsolatedPlatform(suite.work / "pipeline")
@@ -268,7 +269,7 @@ def _main_site_stages(suite: Suite, site: sites.BuiltSite) -> None:
 
 
 def _bundled_site_stages(suite: Suite) -> None:
-    from npl_assets.benchmarks import daemon
+    from harness.benchmarks import daemon
 
     options = suite.options
     try:
@@ -310,7 +311,7 @@ def _bundled_site_stages(suite: Suite) -> None:
 
 def _load_all(base: Any, root: Path) -> dict[str, float]:
     """All parsed rows of the main run into a fresh warehouse, as the parse assets store them."""
-    from npl_assets.benchmarks.scaling import load_into, synthesise
+    from harness.benchmarks.scaling import load_into, synthesise
 
     rows = synthesise(base, len(base.listings))
     platform = IsolatedPlatform(root).prepare()

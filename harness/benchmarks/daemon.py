@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from npl_assets.benchmarks.runs import prepare_dbt
-from npl_assets.benchmarks.sites import HeldBackListing
-from npl_assets.isolation import IsolatedPlatform
+from harness.benchmarks.runs import prepare_dbt
+from harness.benchmarks.sites import HeldBackListing
+from harness.isolation import IsolatedPlatform
 
 CODE_LOCATION = ("-m", "npl_assets.definitions")
 NEW_ANNOUNCEMENTS_SENSOR = "new_announcements_sensor"
@@ -149,7 +149,7 @@ def set_sensor_cursor(env: dict[str, str], cursor: str, log: Any) -> None:
 
 
 def page_one_cursor(base_url: str) -> str:
-    from npl_assets.automation import index_watch
+    from npl_assets.crawler import index_watch
 
     outcome = index_watch.check_indexes(base_url, {})
     if outcome.errors:

@@ -15,8 +15,8 @@ from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
 from npl_assets import settings
+from npl_assets.assets.conditions import downstream_condition
 from npl_assets.assets.transform import npl_dbt_models
-from npl_assets.automation.conditions import downstream_condition
 
 YUAN_PER_YI = Decimal(100_000_000)  # 亿元
 # Used only when no font with Chinese glyphs is installed (matplotlib would draw empty boxes).

@@ -61,7 +61,7 @@ def check_documents(db: Path, raw_dir: Path, site: Path, may_fail: bool = False)
     """raw.documents against the site's manifest. Without `may_fail` every published document
     must be stored; with it, a missing one must have a failure row in raw.crawl_failures for its
     PDF, its detail page or the index page listing it (the crawl under faults)."""
-    from npl_assets.reliability.sites import load_manifest
+    from harness.reliability.sites import load_manifest
 
     result = DocumentsCheck()
     rows = read_rows(db, "select sha256, doc_type, pdf_url, byte_size from raw.documents")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from npl_assets.isolation import IsolatedPlatform
+from harness.isolation import IsolatedPlatform
 
 if TYPE_CHECKING:  # Dagster loads only when a run starts: `npl bench parse` never pays for it
     import dagster as dg

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.isolation import IsolatedPlatform
+from harness.reliability.child import CRASH_ENV, MARKER_ENV, ONCE_ENV, PDFS_ENV
 from npl_assets import settings
-from npl_assets.isolation import IsolatedPlatform
-from npl_assets.reliability.child import CRASH_ENV, MARKER_ENV, ONCE_ENV, PDFS_ENV
 
 JOB_ARGS = ("job", "execute", "-m", "npl_assets.definitions", "-j", "npl_pipeline")
 DEFAULT_TIMEOUT = 600.0
@@ -59,7 +59,7 @@ REBUILD_CONFIG = "ops:\n  raw_documents:\n    config:\n      rebuild: true\n"
 
 def job_command(executable: str | None = None, config: Path | None = None) -> list[str]:
     """The child: `dagster` itself with crash hooks (armed only by its environment)."""
-    command = [executable or sys.executable, "-m", "npl_assets.reliability.child", *JOB_ARGS]
+    command = [executable or sys.executable, "-m", "harness.reliability.child", *JOB_ARGS]
     return [*command, "-c", str(config)] if config else command
 
 

@@ -1,4 +1,4 @@
-"""The performance benchmark suite behind `npl bench all` and `make bench`.
+"""The performance benchmark suite behind `make bench` (`python -m harness.benchmarks`).
 
 It drives the real code: the code location's assets and checks are materialised in-process
 (temp DuckDB, temp DAGSTER_HOME) against a cached synthetic site served on loopback, the bundled
@@ -18,7 +18,7 @@ __all__ = ["Options", "run_all"]
 def __getattr__(name: str) -> Any:
     # Lazy, so that `npl bench parse` and `npl --help` do not import Dagster.
     if name in __all__:
-        from npl_assets.benchmarks import suite
+        from harness.benchmarks import suite
 
         return getattr(suite, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

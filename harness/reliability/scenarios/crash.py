@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from npl_assets.isolation import IsolatedPlatform
-from npl_assets.reliability import checks
-from npl_assets.reliability.child import CRASH_POINTS
-from npl_assets.reliability.jobs import JobRun, file_digest, run_job
+from harness.isolation import IsolatedPlatform
+from harness.reliability import invariants
+from harness.reliability.child import CRASH_POINTS
+from harness.reliability.job_runs import JobRun, file_digest, run_job
 
 if TYPE_CHECKING:
-    from npl_assets.reliability.scenarios.concurrency import ConcurrencyResult
+    from harness.reliability.scenarios.concurrency import ConcurrencyResult
 
 
 @dataclass
@@ -72,7 +72,7 @@ def _crash(
     if platform.warehouse.is_file():
         # Whatever the kill left, nothing half-done may show as a document (documents not
         # stored yet are expected: the next run fetches them).
-        docs = checks.check_documents(
+        docs = invariants.check_documents(
             platform.warehouse, platform.raw, platform.built_site, may_fail=True
         )
         half_done = [p for p in docs.problems if "documents lost" not in p]
@@ -84,7 +84,7 @@ def serving_view(serving: Path) -> list[str]:
 
     con = connect_serving(serving)
     try:
-        return checks.read_serving_consistently(con)
+        return invariants.read_serving_consistently(con)
     finally:
         con.close()
 
@@ -111,7 +111,7 @@ def _race_with_a_crash(
 ) -> None:
     """Two runs at once, both armed to crash at `point`: the first there is killed, the other
     waits for the warehouse meanwhile and must then finish the job by itself."""
-    from npl_assets.reliability.scenarios.concurrency import run_concurrency_scenario
+    from harness.reliability.scenarios.concurrency import run_concurrency_scenario
 
     race = run_concurrency_scenario(platform, timeout=timeout, crash_once_at=point)
     result.concurrency = race
@@ -125,8 +125,8 @@ def _race_with_a_crash(
 
 def _check_recovered(platform: IsolatedPlatform, result: CrashResult, label: str) -> None:
     result.recoveries += 1
-    docs = checks.check_documents(platform.warehouse, platform.raw, platform.built_site)
-    parsed = checks.check_parsed(platform.warehouse)
+    docs = invariants.check_documents(platform.warehouse, platform.raw, platform.built_site)
+    parsed = invariants.check_parsed(platform.warehouse)
     result.documents = docs.rows
     result.leftover_temp_files = docs.leftover_files
     result.duplicates = max(result.duplicates, docs.duplicates)
@@ -138,7 +138,7 @@ def _check_recovered(platform: IsolatedPlatform, result: CrashResult, label: str
     if left:
         result.problems.append(f"{label}: serving leftovers {left}")
     result.problems += [f"{label}: {p}" for p in serving_view(platform.serving)]
-    fingerprint = checks.serving_fingerprint(platform.serving)
+    fingerprint = invariants.serving_fingerprint(platform.serving)
     if result.fingerprint and fingerprint != result.fingerprint:
         result.problems.append(f"{label}: serving differs from the previous recovery")
     result.fingerprint = fingerprint

@@ -257,8 +257,8 @@ def proxy_environment(trap_url: str) -> dict[str, str]:
 def run_hostile_scenario(work: Path, listing_pdf: bytes, result_pdf: bytes) -> HostileResult:
     import json
 
+    from harness.isolation import environment
     from npl_assets.crawler.runner import run_crawl
-    from npl_assets.isolation import environment
 
     work.mkdir(parents=True, exist_ok=True)
     result = HostileResult()

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import duckdb
 
-from npl_assets.quality.quarantine import QUARANTINE_DDL
-
 MONEY = "DECIMAL(18,2)"
 # Where each document type's parsed rows go (raw.<table>).
 PARSED_TABLES = {"listing": "listings", "result": "results"}
@@ -129,6 +127,24 @@ create table if not exists raw.parse_failures (
     message varchar not null,
     failed_at timestamp not null,
     primary key (sha256, parser_version)
+)
+"""
+
+# Listings held back from the marts (written by the quality package, see quality/quarantine.py).
+QUARANTINE_TABLE = "raw.listing_quarantine"
+
+# `column` is reserved in DuckDB, hence column_name.
+QUARANTINE_DDL = """
+create table if not exists raw.listing_quarantine (
+    sha256 varchar not null,
+    title varchar,
+    expectation varchar not null,
+    column_name varchar not null,
+    observed_value varchar,
+    severity varchar not null,          -- 'hard' | 'soft'
+    reason varchar not null,
+    checked_at timestamp not null,
+    run_id varchar
 )
 """
 
