@@ -85,8 +85,13 @@ def lake(tmp_path: Path):
 
 
 def test_raw_layer_writers_work_on_a_keyless_ducklake(lake) -> None:
-    from npl_assets.assets.documents import DOCUMENT_COLUMNS, FAILURE_COLUMNS, store_crawl
-    from npl_assets.assets.parsed import ParseOutcome, store_outcomes
+    from npl_assets.warehouse.loading import (
+        DOCUMENT_COLUMNS,
+        FAILURE_COLUMNS,
+        ParseOutcome,
+        store_crawl,
+        store_outcomes,
+    )
 
     assert warehouse.is_lake(lake)
     warehouse.ensure_schema(lake)
