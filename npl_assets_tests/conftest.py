@@ -113,10 +113,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # One full pipeline run per `make test`: every test that reads it goes to the same worker
-    # (--dist loadgroup), which runs the session fixture once.
+    # (--dist loadgroup), which runs the session fixture once. Every other test stays with its
+    # module, so a module-scoped fixture (a crash chain, a crawl) runs once, not once a worker.
     for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
         if "full_pipeline" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("full_pipeline"))
+        else:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(scope="session")
