@@ -111,6 +111,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         prepare_dbt_manifest()
 
 
+# tryfirst: xdist's worker reads the groups in its own collection hook, which otherwise runs
+# before this one (a marker added after it is ignored).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # One full pipeline run per `make test`: every test that reads it goes to the same worker
     # (--dist loadgroup), which runs the session fixture once. Every other test stays with its
