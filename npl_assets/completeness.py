@@ -165,7 +165,7 @@ def failures_by_type(con: duckdb.DuckDBPyConnection, doc_type: str) -> dict[str,
     )
 
 
-def problems(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[Problem]:
+def problems(con: duckdb.DuckDBPyConnection) -> list[Problem]:
     """Failed and quarantined documents with their reason: failures first, then holds."""
     parts = []
     for doc_type, table in PARSED_TABLES.items():
@@ -190,18 +190,16 @@ def problems(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[P
             """
         )
     query = " union all ".join(parts) + " order by status, doc_type, sha256"
-    if limit is not None:
-        query += f" limit {int(limit)}"
     return [Problem(*row) for row in con.execute(query).fetchall()]
 
 
 def summary(con: duckdb.DuckDBPyConnection, where: str, shown: int = PROBLEMS_SHOWN) -> str:
     """The lines `make run` ends with: one per document type, then the first few problems."""
     lines = ["documents:"] + ["  " + c.line() for c in coverage(con)]
-    listed = problems(con, limit=shown)
+    every = problems(con)
+    listed = every[:shown]
     if listed:
-        total = len(problems(con))
-        lines.append(f"{total} documents failed or were quarantined; the first {len(listed)}:")
+        lines.append(f"{len(every)} documents failed or were quarantined; the first {len(listed)}:")
         for p in listed:
             title = (p.title or "?")[:60]
             lines.append(f"  {p.status} {p.doc_type} {p.sha256[:12]} {title}: {p.reason[:160]}")
