@@ -49,8 +49,10 @@ upgrade:
 install: $(BIN)/.installed
 
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -path dbt_project/logs -prune -o \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+# Parsed with the vars the run passes (WarehouseResource.dbt_vars), so the run's parse is partial.
 $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
-	@cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir . --target-path target
+	@cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir . --target-path target \
+		--vars '{"npl_duckdb_path": "$(DUCKDB_DATABASE)", "npl_target": "dev"}' 
 
 manifest: $(MANIFEST)
 
@@ -127,8 +129,8 @@ format: $(BIN)/.installed
 	$(BIN)/ruff format .
 
 # UI + daemon (schedules, sensors, declarative automation) on http://127.0.0.1:3000. Without
-# NPL_SOURCE_URL the bundled site is also served on 127.0.0.1:$(SITE_PORT), for the
-# new-announcement sensor to poll (NPL_SENSOR_URL); crawls still serve the site on their own.
+# NPL_SOURCE_URL the bundled site is served on 127.0.0.1:$(SITE_PORT) and becomes the `site`
+# resource's URL: the new-announcement sensor polls it and the crawls read it.
 # The venv goes first on PATH (dagster-dbt looks for `dbt` there), and SIGINT is restored to
 # its default where GNU env can (a background shell starts jobs with SIGINT ignored, and
 # `dagster dev` then ignores SIGTERM too).
@@ -141,7 +143,7 @@ dev: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/npl site serve --port $(SITE_PORT) > $(DAGSTER_HOME)/site-serve.log 2>&1 & site=$$!; \
 	trap 'kill $$site 2>/dev/null' EXIT INT TERM; \
 	echo "bundled site served on http://127.0.0.1:$(SITE_PORT) (log: $(DAGSTER_HOME)/site-serve.log)"; \
-	NPL_SENSOR_URL=http://127.0.0.1:$(SITE_PORT) NPL_SENSOR_INTERVAL=$${NPL_SENSOR_INTERVAL:-10} \
+	NPL_SOURCE_URL=http://127.0.0.1:$(SITE_PORT) NPL_SENSOR_INTERVAL=$${NPL_SENSOR_INTERVAL:-10} \
 		$(DAGSTER_DEV)
 
 bench-parse: $(BIN)/.installed $(SITE)

@@ -1,7 +1,9 @@
 """One isolated platform under a work folder: its own data folder, content store, warehouse,
 serving file, dbt target folder and DAGSTER_HOME (with the repository's dagster.yaml), optionally
 pointed at a built site. The benchmarks and the reliability scenarios run the real code on one,
-in-process or as `dagster` subprocesses, and never touch the checkout's own data."""
+in-process (with `resources()`, the product's own platform_resources for these locations) or as
+`dagster` subprocesses (with `env()`, the same locations as variables), and never touch the
+checkout's own data."""
 
 from __future__ import annotations
 
@@ -14,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from npl_assets import settings
+from npl_assets.resources import Locations, platform_resources
 
 # Variables that would point a run at the checkout's own sources (or change what a dbt run
-# selects) instead of the platform: unset for in-process runs and subprocesses alike.
-CLEARED_VARS = ("NPL_SOURCE_URL", "NPL_SENSOR_URL", "DBT_INDIRECT_SELECTION")
+# selects) instead of the platform: unset for subprocesses.
+CLEARED_VARS = ("NPL_SOURCE_URL", "DBT_INDIRECT_SELECTION")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,21 @@ class IsolatedPlatform:
         folder of its own there, which stays out of dbt_project/target this way."""
         return self.root / "dbt_target"
 
+    def locations(self, source_url: str | None = None) -> Locations:
+        """Where this platform's data lives; it crawls `source_url`, else its built site."""
+        return Locations(
+            data_dir=self.data,
+            site_dir=self.site or settings.site_dir(),
+            raw_dir=self.raw,
+            warehouse=self.warehouse,
+            serving=self.serving,
+            source_url=source_url,
+        )
+
+    def resources(self, source_url: str | None = None) -> dict[str, object]:
+        """The platform's resources for an in-process run on this platform."""
+        return dict(platform_resources(self.locations(source_url)))
+
     def prepare(self) -> IsolatedPlatform:
         """Folders, the repository's dagster.yaml (one DuckDB writer, one run at a time) and the
         instance's storage. Safe to repeat while no run is going on."""
@@ -71,26 +89,20 @@ class IsolatedPlatform:
         prepare_dagster_home(self.home)
         return self
 
-    def variables(self) -> dict[str, str]:
-        """The settings that point the platform's code at this platform."""
-        variables = {
+    def variables(self, source_url: str | None = None) -> dict[str, str]:
+        """The variables that point another process's code location at this platform."""
+        return {
+            **self.locations(source_url).environment(),
             "DAGSTER_HOME": str(self.home),
-            "NPL_DATA_DIR": str(self.data),
-            "NPL_RAW_DIR": str(self.raw),
-            "DUCKDB_DATABASE": str(self.warehouse),
-            "NPL_SERVING_DATABASE": str(self.serving),
             "DBT_TARGET_PATH": str(self.dbt_target),
-            "GX_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",
         }
-        if self.site is not None:
-            variables["NPL_SITE_DIR"] = str(self.site)
-        return variables
 
-    def env(self, **extra: str) -> dict[str, str]:
-        """The whole environment of a subprocess run on this platform, plus `extra`."""
+    def env(self, source_url: str | None = None, **extra: str) -> dict[str, str]:
+        """The whole environment of a subprocess run on this platform (crawling `source_url`,
+        else its built site), plus `extra`."""
         env = {k: v for k, v in os.environ.items() if k not in CLEARED_VARS}
-        env.update(self.variables(), PYTHONUNBUFFERED="1")
+        env.update(self.variables(source_url), PYTHONUNBUFFERED="1")
         # dagster-dbt looks for `dbt` on PATH; the venv's comes first.
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.update(extra)
@@ -98,9 +110,10 @@ class IsolatedPlatform:
 
     @contextmanager
     def active(self) -> Iterator[IsolatedPlatform]:
-        """Prepared, with this process's settings pointed at it for the block (in-process runs)."""
+        """Prepared, for in-process runs that take `resources()`. dagster-dbt reads its target
+        folder from DBT_TARGET_PATH alone, so that one variable is set for the block."""
         self.prepare()
-        with environment(**self.variables(), **dict.fromkeys(CLEARED_VARS)):
+        with environment(DBT_TARGET_PATH=str(self.dbt_target)):
             yield self
 
 

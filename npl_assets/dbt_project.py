@@ -2,7 +2,6 @@
 `dagster-dbt project prepare-and-package --file npl_assets/dbt_project.py` can import it alone."""
 
 import os
-import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -10,8 +9,7 @@ from dagster_dbt import DbtProject
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# Only under `dagster dev`; elsewhere the manifest is prepared by make and the test session.
+# Only under `dagster dev` (`make dev` puts the venv's dbt first on PATH); elsewhere the manifest
+# is prepared by make and the test session.
 if os.environ.get("DAGSTER_IS_DEV_CLI"):
-    # The preparer runs `dbt` from PATH: make it the venv's, whatever PATH dagster dev got.
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     dbt_project.prepare_if_dev()

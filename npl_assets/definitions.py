@@ -18,9 +18,10 @@ from npl_assets.automation.sensors import (
     run_failure_log_sensor,
 )
 from npl_assets.jobs import npl_pipeline
+from npl_assets.profiles import profile
 from npl_assets.quality.asset_checks import build_quality_checks
 from npl_assets.quality.assets import listing_quarantine
-from npl_assets.resources import default_resources
+from npl_assets.resources import Locations, platform_resources
 
 defs = dg.Definitions(
     assets=[
@@ -44,7 +45,9 @@ defs = dg.Definitions(
         dead_run_sensor,
         open_listing_alerts_sensor,
     ],
-    resources=default_resources(),
+    # Where data lives and which site is crawled: the environment's NPL_* variables, else the
+    # checkout's data/ and the bundled site; NPL_PROFILE=team puts the warehouse on DuckLake.
+    resources=platform_resources(Locations.from_environment(), profile()),
     # On two cores, per-step processes cost more than they save, and in-process steps also
     # serialise DuckDB writes within a run.
     executor=dg.in_process_executor,

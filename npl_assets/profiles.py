@@ -155,12 +155,12 @@ class TeamSettings:
     def s3_endpoint_url(self) -> str:
         return f"{'https' if self.s3_use_ssl else 'http'}://{self.s3_endpoint}"
 
-    def catalog_dsn(self) -> str:
-        """libpq key=value string of the DuckLake catalog database."""
-        return (
-            f"dbname={self.catalog_db} host={self.pg_host} port={self.pg_port} "
-            f"user={self.pg_user} password={self.pg_password}"
-        )
+    def catalog_dsn(self, include_password: bool = True) -> str:
+        """libpq key=value string of the DuckLake catalog database (without the password for
+        dbt's vars, whose profile adds it from the environment)."""
+        dsn = f"dbname={self.catalog_db} host={self.pg_host} port={self.pg_port}"
+        dsn += f" user={self.pg_user}"
+        return f"{dsn} password={self.pg_password}" if include_password else dsn
 
     def dagster_postgres_url(self) -> str:
         # SQLAlchemy 2.1's default postgresql:// driver is psycopg 3; dagster-postgres ships
@@ -363,25 +363,6 @@ def open_published(team: TeamSettings | None = None) -> duckdb.DuckDBPyConnectio
         con.close()
         raise
     return con
-
-
-def dbt_env() -> dict[str, str]:
-    """Variables dbt's team target reads (env_var(...) in profiles.yml)."""
-    if not is_team():
-        return {}
-    team = team_settings()
-    return {
-        "NPL_DBT_TARGET": "team",
-        "NPL_LAKE_PATH": "ducklake:postgres:" + team.catalog_dsn(),
-        "NPL_LAKE_DATA_PATH": team.lake_data_path,
-        "NPL_DUCKDB_EXTENSIONS": str(extension_directory()),
-        "NPL_S3_KEY_ID": team.s3_key_id,
-        "NPL_S3_SECRET": team.s3_secret,
-        "NPL_S3_ENDPOINT": team.s3_endpoint,
-        "NPL_S3_REGION": team.s3_region,
-        "NPL_S3_URL_STYLE": team.s3_url_style,
-        "NPL_S3_USE_SSL": str(team.s3_use_ssl).lower(),
-    }
 
 
 def dagster_yaml(team: TeamSettings) -> str:

@@ -62,17 +62,18 @@ def site_server(built_site: Path) -> Iterator[str]:
 
 @pytest.fixture
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point every data path of the platform at a temp folder."""
+    """Every data path of the platform in a temp folder, for the code that reads the
+    environment: the `npl` commands and other processes' definitions. In-process runs take
+    `platform_resources(Locations.under(isolated_env))` instead."""
+    from npl_assets.resources import Locations
+
     data = tmp_path / "data"
     data.mkdir()
-    monkeypatch.setenv("NPL_DATA_DIR", str(data))
-    monkeypatch.setenv("DUCKDB_DATABASE", str(data / "npl.duckdb"))
-    monkeypatch.setenv("NPL_SERVING_DATABASE", str(data / "npl_serving.duckdb"))
-    monkeypatch.setenv("NPL_RAW_DIR", str(data / "raw"))
+    for key, value in Locations.under(data).environment().items():
+        monkeypatch.setenv(key, value)
     monkeypatch.delenv("NPL_SOURCE_URL", raising=False)
     # The embedded profile, whatever the developer's shell says (test_team_profile sets its own).
     monkeypatch.setenv("NPL_PROFILE", "embedded")
-    assert os.environ["NPL_DATA_DIR"] == str(data)
     return data
 
 
@@ -137,36 +138,26 @@ def full_pipeline(
     tmp_path_factory: pytest.TempPathFactory, built_site: Path, dbt_manifest: Path
 ) -> dict:
     """The whole graph materialised once, in-process, on a temp DuckDB against the bundled site
-    (served by the crawl asset itself). `env` re-creates the environment it ran in."""
+    (served by the crawl asset itself), with the platform's resources for a temp folder. `env`
+    is the environment that points the `npl` commands at the same folder."""
     import time
 
     import dagster as dg
 
     from npl_assets.definitions import defs
-    from npl_assets.resources import dbt_resource, warehouse_resource
+    from npl_assets.resources import Locations, platform_resources
 
     work = tmp_path_factory.mktemp("pipeline")
-    env = {
-        "NPL_DATA_DIR": str(work),
-        "NPL_SITE_DIR": str(built_site),
-        "NPL_RAW_DIR": str(work / "raw"),
-        "DUCKDB_DATABASE": str(work / "npl.duckdb"),
-        "NPL_SERVING_DATABASE": str(work / "npl_serving.duckdb"),
-        "NPL_PROFILE": "embedded",
-    }
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        mp.delenv("NPL_SOURCE_URL", raising=False)
-        started = time.monotonic()
-        result = dg.materialize(
-            list(defs.assets or []),
-            resources={"duckdb": warehouse_resource(work / "npl.duckdb"), "dbt": dbt_resource()},
-            raise_on_error=True,
-        )
-        seconds = time.monotonic() - started
+    locations = Locations.under(work, site_dir=built_site)
+    env = {**locations.environment(), "NPL_PROFILE": "embedded"}
+    started = time.monotonic()
+    result = dg.materialize(
+        list(defs.assets or []), resources=platform_resources(locations), raise_on_error=True
+    )
+    seconds = time.monotonic() - started
     return {
         "env": env,
+        "locations": locations,
         "result": result,
         "work": work,
         "db": work / "npl.duckdb",

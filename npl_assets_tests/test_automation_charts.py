@@ -16,7 +16,7 @@ from npl_assets.assets.market_chart import (
     render_png,
     series_markdown,
 )
-from npl_assets.resources import warehouse_resource
+from npl_assets.resources import Locations, platform_resources
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -78,7 +78,9 @@ def test_market_chart_asset_reads_the_mart_and_inlines_the_png(isolated_env: Pat
     con.executemany("insert into main.market_quarterly_metrics values (?, ?, ?, ?)", MARKET_ROWS)
     con.close()
 
-    result = dg.materialize([market_chart], resources={"duckdb": warehouse_resource(db)})
+    result = dg.materialize(
+        [market_chart], resources=platform_resources(Locations.under(isolated_env))
+    )
     metadata = result.asset_materializations_for_node("market_chart")[0].metadata
     png = isolated_env / "reports" / "market_quarterly.png"
     assert metadata["path"].value == str(png)

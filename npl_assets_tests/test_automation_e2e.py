@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from npl_assets.automation.sensors import new_announcements_sensor
-from npl_assets.resources import dbt_resource, warehouse_resource
+from npl_assets.resources import Locations, platform_resources
 
 pytestmark = pytest.mark.slow
 
@@ -76,13 +76,13 @@ def seller_rows(db: Path) -> dict[tuple[str, str], int]:
 class Platform:
     """The code location's assets run in-process on one instance, as the daemon would."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, locations: Locations) -> None:
         from npl_assets.definitions import defs
 
         self.defs = defs
         # Checks too: a daemon run of an asset also runs its checks (blocking ones gate it).
         self.assets = [*(defs.assets or []), *(defs.asset_checks or [])]
-        self.resources = {"duckdb": warehouse_resource(db), "dbt": dbt_resource()}
+        self.resources = platform_resources(locations)
         self.instance = dg.DagsterInstance.ephemeral()
         self.sensor_cursor: str | None = None
         self.automation_cursor = None
@@ -103,7 +103,9 @@ class Platform:
         }
 
     def sensor_tick(self) -> dg.RunRequest | dg.SkipReason:
-        context = dg.build_sensor_context(instance=self.instance, cursor=self.sensor_cursor)
+        context = dg.build_sensor_context(
+            instance=self.instance, cursor=self.sensor_cursor, resources=self.resources
+        )
         result = new_announcements_sensor(context)
         self.sensor_cursor = context.cursor
         return result
@@ -141,12 +143,10 @@ def site(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def served(site: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def served(site: Path) -> Iterator[str]:
     from npl_assets.site.server import SiteServer
 
-    monkeypatch.setenv("NPL_SITE_DIR", str(site))
     with SiteServer(site) as server:
-        monkeypatch.setenv("NPL_SENSOR_URL", server.base_url)
         yield server.base_url
 
 
@@ -154,7 +154,7 @@ def test_a_new_listing_reaches_the_marts_with_no_manual_step(
     site: Path, served: str, isolated_env: Path, dbt_manifest: Path
 ) -> None:
     new_doc, published_index = hide_newest_single_listing(site)
-    platform = Platform(isolated_env / "npl.duckdb")
+    platform = Platform(Locations.under(isolated_env, site_dir=site, source_url=served))
 
     # First start: the sensor sees page 1 for the first time and requests a crawl.
     request = platform.sensor_tick()

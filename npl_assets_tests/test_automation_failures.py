@@ -9,7 +9,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from npl_assets.automation.sensors import ops_database_path, run_failure_log_sensor
+from npl_assets.automation.sensors import run_failure_log_sensor
+from npl_assets.locations import DataPaths
 
 
 @dg.asset
@@ -28,12 +29,20 @@ def failed_run(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     return result
 
 
-def evaluate_sensor(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult) -> None:
+def evaluate_sensor(
+    instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult, data_dir: Path
+) -> None:
+    paths = DataPaths(
+        data_dir=str(data_dir),
+        content_store=str(data_dir / "raw"),
+        serving_database=str(data_dir / "npl_serving.duckdb"),
+    )
     context = dg.build_run_status_sensor_context(
         sensor_name="run_failure_log_sensor",
         dagster_event=result.get_run_failure_event(),
         dagster_instance=instance,
         dagster_run=result.dagster_run,
+        resources={"paths": paths},
     )
     run_failure_log_sensor(context)
 
@@ -51,9 +60,8 @@ def rows(path: Path) -> list[tuple]:
 def test_a_failed_run_becomes_one_row(isolated_env: Path) -> None:
     instance = dg.DagsterInstance.ephemeral()
     result = failed_run(instance)
-    evaluate_sensor(instance, result)
+    evaluate_sensor(instance, result, isolated_env)
 
-    assert ops_database_path() == isolated_env / "ops.duckdb"
     [(run_id, job_name, steps, error, failed_at)] = rows(isolated_env / "ops.duckdb")
     assert run_id == result.run_id
     assert job_name == result.dagster_run.job_name
@@ -68,16 +76,16 @@ def test_a_failed_run_becomes_one_row(isolated_env: Path) -> None:
 def test_the_same_run_is_recorded_once(isolated_env: Path) -> None:
     instance = dg.DagsterInstance.ephemeral()
     result = failed_run(instance)
-    evaluate_sensor(instance, result)
-    evaluate_sensor(instance, result)
+    evaluate_sensor(instance, result, isolated_env)
+    evaluate_sensor(instance, result, isolated_env)
     assert len(rows(isolated_env / "ops.duckdb")) == 1
 
 
 def test_failures_of_different_runs_accumulate(isolated_env: Path) -> None:
     instance = dg.DagsterInstance.ephemeral()
     first, second = failed_run(instance), failed_run(instance)
-    evaluate_sensor(instance, first)
-    evaluate_sensor(instance, second)
+    evaluate_sensor(instance, first, isolated_env)
+    evaluate_sensor(instance, second, isolated_env)
     assert sorted(r[0] for r in rows(isolated_env / "ops.duckdb")) == sorted(
         [first.run_id, second.run_id]
     )
@@ -87,7 +95,7 @@ def test_the_failure_is_logged(isolated_env: Path, capsys: pytest.CaptureFixture
     instance = dg.DagsterInstance.ephemeral()
     result = failed_run(instance)
     capsys.readouterr()
-    evaluate_sensor(instance, result)
+    evaluate_sensor(instance, result, isolated_env)
     logged = capsys.readouterr().err
     assert f"run {result.run_id} of job" in logged
     assert "RuntimeError: index page answered HTTP 503 three times" in logged

@@ -18,11 +18,11 @@ from npl_assets.automation.sensors import (
     ATTEMPT_TAG,
     MAX_CRAWL_ATTEMPTS,
     WATCH_SENSOR,
-    crawl_run_config,
     new_announcements_sensor,
     retry_failed_crawl,
 )
 from npl_assets.crawler import index_watch
+from npl_assets.locations import YindengSite
 
 LISTINGS, SEED = 30, 7
 LISTING_INDEX = "xxpl/xxpl_bldkzr/bldkzr_zrgg/index.html"
@@ -55,17 +55,24 @@ def site(synthetic_site: tuple[Path, dict], tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def served(site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def served(site: Path) -> Iterator[str]:
     from npl_assets.site.server import SiteServer
 
     with SiteServer(site) as server:
-        monkeypatch.setenv("NPL_SENSOR_URL", server.base_url)
-        monkeypatch.delenv("NPL_SOURCE_URL", raising=False)
         yield server.base_url
 
 
-def evaluate(cursor: str | None = None) -> tuple[dg.RunRequest | dg.SkipReason, str | None]:
-    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=cursor)
+def site_resource(url: str | None) -> dict[str, YindengSite]:
+    """The `site` resource the sensor and the crawl share, pointed at `url`."""
+    return {"site": YindengSite(url=url, site_dir="/nonexistent/bundled-site")}
+
+
+def evaluate(
+    url: str | None, cursor: str | None = None
+) -> tuple[dg.RunRequest | dg.SkipReason, str | None]:
+    context = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(), cursor=cursor, resources=site_resource(url)
+    )
     result = new_announcements_sensor(context)
     return result, context.cursor
 
@@ -96,10 +103,10 @@ def free_port() -> int:
 def test_first_look_requests_a_crawl_of_everything_on_page_one(
     served: str, site: Path, synthetic_site: tuple[Path, dict]
 ) -> None:
-    result, cursor = evaluate()
+    result, cursor = evaluate(served)
     assert isinstance(result, dg.RunRequest)
     assert result.run_key and result.run_key.startswith("new-announcements-")
-    assert result.run_config == crawl_run_config(served)
+    assert not result.run_config  # the crawl reads the same `site` resource
     seen = json.loads(cursor)
     summary = synthetic_site[1]
     assert len(seen["listing"]) == page_one_size(summary["listings"]) == 10
@@ -113,18 +120,18 @@ def test_first_look_requests_a_crawl_of_everything_on_page_one(
 
 
 def test_no_new_item_skips_and_keeps_the_cursor(served: str) -> None:
-    _, cursor = evaluate()
-    result, after = evaluate(cursor)
+    _, cursor = evaluate(served)
+    result, after = evaluate(served, cursor)
     assert isinstance(result, dg.SkipReason)
     assert "no new announcement" in result.skip_message
     assert json.loads(after) == json.loads(cursor)
 
 
 def test_a_new_item_requests_exactly_one_run_with_a_stable_key(served: str, site: Path) -> None:
-    _, cursor = evaluate()
+    _, cursor = evaluate(served)
     add_list_item(site)
 
-    result, advanced = evaluate(cursor)
+    result, advanced = evaluate(served, cursor)
     assert isinstance(result, dg.RunRequest)
     assert result.tags["npl/new_listings"] == "1"
     assert result.tags["npl/new_results"] == "0"
@@ -133,58 +140,52 @@ def test_a_new_item_requests_exactly_one_run_with_a_stable_key(served: str, site
 
     # The same new item seen from the same cursor gives the same run key (Dagster then
     # deduplicates the run); a different new item gives another key.
-    again, _ = evaluate(cursor)
+    again, _ = evaluate(served, cursor)
     assert isinstance(again, dg.RunRequest) and again.run_key == result.run_key
 
     # Once the cursor has advanced, the item is no longer new.
-    after, _ = evaluate(advanced)
+    after, _ = evaluate(served, advanced)
     assert isinstance(after, dg.SkipReason)
 
 
-def test_run_key_does_not_depend_on_the_port(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_key_does_not_depend_on_the_port(site: Path) -> None:
     from npl_assets.site.server import SiteServer
 
     keys = []
     for _ in range(2):
         with SiteServer(site) as server:
-            monkeypatch.setenv("NPL_SENSOR_URL", server.base_url)
-            result, _ = evaluate()
+            result, _ = evaluate(server.base_url)
             keys.append((server.port, result.run_key))
     assert keys[0][0] != keys[1][0]
     assert keys[0][1] == keys[1][1]
 
 
 def test_a_second_new_item_gets_its_own_key(served: str, site: Path) -> None:
-    _, cursor = evaluate()
+    _, cursor = evaluate(served)
     add_list_item(site)
-    first, cursor = evaluate(cursor)
+    first, cursor = evaluate(served, cursor)
     add_list_item(site, href="./202612/t20261216_9002.html")
-    second, _ = evaluate(cursor)
+    second, _ = evaluate(served, cursor)
     assert isinstance(second, dg.RunRequest)
     assert second.tags["npl/new_listings"] == "1"
     assert second.run_key != first.run_key
 
 
-def test_server_error_skips_with_the_reason_and_keeps_the_cursor(
-    site: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_server_error_skips_with_the_reason_and_keeps_the_cursor(site: Path) -> None:
     from npl_assets.site.server import Faults, SiteServer
 
     with SiteServer(site) as healthy:
-        monkeypatch.setenv("NPL_SENSOR_URL", healthy.base_url)
-        _, cursor = evaluate()
+        _, cursor = evaluate(healthy.base_url)
     add_list_item(site)
     with SiteServer(site, faults=Faults(error_rate=1.0)) as failing:
-        monkeypatch.setenv("NPL_SENSOR_URL", failing.base_url)
-        result, after = evaluate(cursor)
+        result, after = evaluate(failing.base_url, cursor)
     assert isinstance(result, dg.SkipReason)
     assert "HTTP 500" in result.skip_message
     assert after == cursor  # the new item is still new next time
 
 
-def test_unreachable_site_skips_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NPL_SENSOR_URL", f"http://127.0.0.1:{free_port()}")
-    result, cursor = evaluate()
+def test_unreachable_site_skips_with_the_reason() -> None:
+    result, cursor = evaluate(f"http://127.0.0.1:{free_port()}")
     assert isinstance(result, dg.SkipReason)
     assert "unreachable" in result.skip_message
     assert json.loads(cursor) == {}
@@ -193,31 +194,27 @@ def test_unreachable_site_skips_with_the_reason(monkeypatch: pytest.MonkeyPatch)
 def test_a_page_that_is_not_an_index_skips_with_the_reason(served: str, site: Path) -> None:
     for index in (LISTING_INDEX, RESULT_INDEX):
         (site / index).write_text("<html><body>系统维护中</body></html>", encoding="utf-8")
-    result, _ = evaluate()
+    result, _ = evaluate(served)
     assert isinstance(result, dg.SkipReason)
     assert "no ul.list-box" in result.skip_message
 
 
 def test_one_broken_index_does_not_hide_news_on_the_other(served: str, site: Path) -> None:
-    _, cursor = evaluate()
+    _, cursor = evaluate(served)
     add_list_item(site)
     (site / RESULT_INDEX).unlink()  # HTTP 404
-    result, after = evaluate(cursor)
+    result, after = evaluate(served, cursor)
     assert isinstance(result, dg.RunRequest)
     assert json.loads(after)["result"] == json.loads(cursor)["result"]
 
 
-def test_without_a_url_the_sensor_explains_how_to_set_one(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("NPL_SENSOR_URL", raising=False)
-    monkeypatch.delenv("NPL_SOURCE_URL", raising=False)
-    result, _ = evaluate()
+def test_without_a_url_the_sensor_explains_how_to_set_one() -> None:
+    result, _ = evaluate(None)
     assert isinstance(result, dg.SkipReason)
-    assert "NPL_SENSOR_URL" in result.skip_message
+    assert "NPL_SOURCE_URL" in result.skip_message
 
 
-def test_the_run_config_is_valid_for_the_crawl_job(dbt_manifest: Path) -> None:
+def test_the_sensor_and_the_crawl_share_the_site_resource(dbt_manifest: Path) -> None:
     from npl_assets.definitions import defs
 
     job = defs.resolve_job_def(new_announcements_sensor.job_name)
@@ -226,9 +223,27 @@ def test_the_run_config_is_valid_for_the_crawl_job(dbt_manifest: Path) -> None:
     assert {dg.AssetKey("raw_documents"), dg.AssetKey("serving_database")} <= (
         job.asset_layer.executable_asset_keys
     )
-    config = crawl_run_config("http://127.0.0.1:8765")
-    validated = dg.validate_run_config(job, config)
-    assert validated["ops"]["raw_documents"]["config"]["source_url"] == "http://127.0.0.1:8765"
+    assert "site" in new_announcements_sensor.required_resource_keys
+    crawl = defs.resolve_assets_def("raw_documents")
+    assert "site" in crawl.required_resource_keys
+    # The sensor's run request carries no config: the run's crawl reads the same resource.
+    assert dg.validate_run_config(job, {})
+
+
+def test_the_code_location_crawls_and_polls_npl_source_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from npl_assets.resources import Locations, platform_resources
+
+    monkeypatch.setenv("NPL_SITE_DIR", str(tmp_path / "site"))
+    monkeypatch.delenv("NPL_SOURCE_URL", raising=False)
+    bundled = platform_resources(Locations.from_environment())["site"]
+    assert bundled.watch_url() is None
+    assert bundled.describe().startswith("bundled site")
+    assert bundled.site_dir == str(tmp_path / "site")
+    monkeypatch.setenv("NPL_SOURCE_URL", "http://127.0.0.1:8765")
+    served = platform_resources(Locations.from_environment())["site"]
+    assert served.watch_url() == served.url == "http://127.0.0.1:8765"
 
 
 # --- the index page parser and the cursor ----------------------------------------------------
@@ -339,16 +354,6 @@ def test_sensor_interval_is_configurable(monkeypatch: pytest.MonkeyPatch) -> Non
             sensor_interval_seconds()
 
 
-def test_sensor_url_prefers_the_sensor_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from npl_assets.automation.sensors import watch_url
-
-    monkeypatch.setenv("NPL_SOURCE_URL", "https://www.yindeng.com.cn")
-    monkeypatch.delenv("NPL_SENSOR_URL", raising=False)
-    assert watch_url() == "https://www.yindeng.com.cn"
-    monkeypatch.setenv("NPL_SENSOR_URL", "http://127.0.0.1:8765")
-    assert watch_url() == "http://127.0.0.1:8765"
-
-
 @dg.op
 def failing_crawl():
     raise RuntimeError("the warehouse was locked")
@@ -378,16 +383,17 @@ def sensor_run(instance: dg.DagsterInstance, job: dg.JobDefinition, attempt: int
 def test_a_failed_crawl_is_started_again_a_few_times(served: str) -> None:
     instance = dg.DagsterInstance.ephemeral()
     run_id = sensor_run(instance, crawl_that_fails)
-    request = new_announcements_sensor(dg.build_sensor_context(instance=instance))
+    context = dg.build_sensor_context(instance=instance, resources=site_resource(served))
+    request = new_announcements_sensor(context)
     assert isinstance(request, dg.RunRequest)
     assert request.run_key == f"retry-{run_id}"
     assert request.tags[ATTEMPT_TAG] == "2"
-    assert request.run_config == crawl_run_config(served)
 
     sensor_run(instance, crawl_that_fails, attempt=MAX_CRAWL_ATTEMPTS)  # the retries failed too
-    assert retry_failed_crawl(instance, served) is None
+    assert retry_failed_crawl(instance) is None
     # The sensor goes back to watching the indexes (with no cursor, page 1 is all new).
-    result = new_announcements_sensor(dg.build_sensor_context(instance=instance))
+    context = dg.build_sensor_context(instance=instance, resources=site_resource(served))
+    result = new_announcements_sensor(context)
     assert isinstance(result, dg.RunRequest)
     assert result.run_key.startswith("new-announcements-")
 
@@ -396,13 +402,13 @@ def test_a_successful_crawl_is_not_started_again(served: str) -> None:
     instance = dg.DagsterInstance.ephemeral()
     sensor_run(instance, crawl_that_fails)
     sensor_run(instance, crawl_that_succeeds)
-    assert retry_failed_crawl(instance, served) is None
+    assert retry_failed_crawl(instance) is None
 
 
 def test_a_failed_crawl_is_not_started_again_after_a_later_crawl(served: str) -> None:
     instance = dg.DagsterInstance.ephemeral()
     sensor_run(instance, crawl_that_fails)
-    assert retry_failed_crawl(instance, served) is not None
+    assert retry_failed_crawl(instance) is not None
     # The daily schedule's crawl ran since, with nothing new: an observation.
     instance.report_runless_asset_event(dg.AssetObservation("raw_documents"))
-    assert retry_failed_crawl(instance, served) is None
+    assert retry_failed_crawl(instance) is None

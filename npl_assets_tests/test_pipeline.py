@@ -13,7 +13,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from npl_assets.resources import dbt_resource, warehouse_resource
+from npl_assets.resources import platform_resources, warehouse_resource
 
 
 def all_assets() -> list:
@@ -23,11 +23,11 @@ def all_assets() -> list:
 
 
 def materialize_all(
-    db: Path, instance: dg.DagsterInstance | None = None, run_config: dict | None = None
+    pipeline: dict, instance: dg.DagsterInstance | None = None, run_config: dict | None = None
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         all_assets(),
-        resources={"duckdb": warehouse_resource(db), "dbt": dbt_resource()},
+        resources=platform_resources(pipeline["locations"]),
         instance=instance,
         run_config=run_config,
         raise_on_error=True,
@@ -175,7 +175,7 @@ def test_an_idle_run_adds_no_rows_and_skips_everything_below_the_crawl(pipeline:
     before = [query(pipeline["db"], f"select count(*) from {t}")[0][0] for t in tables]
     instance = dg.DagsterInstance.ephemeral()
     # A new instance has no history of the marts catching up with the crawl: it runs them all.
-    catch_up = materialize_all(pipeline["db"], instance)
+    catch_up = materialize_all(pipeline, instance)
     assert {"raw_documents", "listings", "serving_database", "market_report"} <= materialised(
         catch_up
     )
@@ -184,7 +184,7 @@ def test_an_idle_run_adds_no_rows_and_skips_everything_below_the_crawl(pipeline:
     assert crawl.metadata["unparsed_documents"].value == 0
     serving_written = pipeline["serving"].stat().st_mtime_ns
 
-    idle = materialize_all(pipeline["db"], instance)
+    idle = materialize_all(pipeline, instance)
     assert idle.success
     assert materialised(idle) == set()
     skipped = {e.step_key for e in idle.all_events if e.event_type_value == "STEP_SKIPPED"}
@@ -204,11 +204,11 @@ def test_an_idle_run_adds_no_rows_and_skips_everything_below_the_crawl(pipeline:
     instance.report_runless_asset_event(
         dg.AssetMaterialization("projects", tags={"dagster/code_version": "older sql"})
     )
-    assert "serving_database" in materialised(materialize_all(pipeline["db"], instance))
+    assert "serving_database" in materialised(materialize_all(pipeline, instance))
     # Asked for, a rebuild runs everything too.
     rebuild = {"ops": {"raw_documents": {"config": {"rebuild": True}}}}
     assert "serving_database" in materialised(
-        materialize_all(pipeline["db"], instance, run_config=rebuild)
+        materialize_all(pipeline, instance, run_config=rebuild)
     )
 
 
@@ -232,7 +232,7 @@ def test_serving_file_is_readable_while_a_run_writes(pipeline: dict) -> None:
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        assert materialize_all(pipeline["db"]).success
+        assert materialize_all(pipeline).success
     finally:
         done.set()
         thread.join()

@@ -16,6 +16,7 @@ from npl_assets import warehouse
 from npl_assets.quality.asset_checks import results_expectations
 from npl_assets.quality.asset_checks import stg_listings_check as build_stg_listings_check
 from npl_assets.quality.assets import listing_quarantine
+from npl_assets.resources import Locations, platform_resources
 from npl_assets_tests.test_quality_rules import (
     CORRUPTIONS,
     edge_rows,
@@ -51,7 +52,7 @@ def materialize_quarantine(db: Path) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [dg.AssetSpec("raw_documents"), dg.AssetSpec("listings"), listing_quarantine],
         selection=dg.AssetSelection.assets(listing_quarantine),
-        resources={"duckdb": DuckDBResource(database=str(db))},
+        resources=platform_resources(Locations.under(db.parent)),
     )
 
 
@@ -163,7 +164,7 @@ def test_results_checks(isolated_env: Path) -> None:
     result = dg.materialize(
         [dg.AssetSpec("results"), results_expectations],
         selection=dg.AssetSelection.checks(results_expectations),
-        resources={"duckdb": DuckDBResource(database=str(db))},
+        resources=platform_resources(Locations.under(db.parent)),
     )
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     hard, soft = evaluations["hard_expectations"], evaluations["soft_expectations"]
@@ -212,7 +213,7 @@ def materialize_to_marts(db: Path, apply_quarantine: bool) -> dg.ExecuteInProces
             stg_check,
             downstream_mart,
         ],
-        resources={"duckdb": DuckDBResource(database=str(db))},
+        resources=platform_resources(Locations.under(db.parent)),
         run_config=dg.RunConfig({"stg_listings": StagingConfig(apply_quarantine=apply_quarantine)}),
         raise_on_error=False,
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from npl_assets.resources import warehouse_resource
+from npl_assets.resources import Locations, platform_resources
 from npl_assets_tests.test_report_unit import make_marts
 
 
@@ -29,7 +29,9 @@ def test_market_report_writes_pages_and_markdown(dbt_manifest: Path, isolated_en
 
     db = isolated_env / "npl.duckdb"
     make_marts(db)
-    result = dg.materialize([market_report], resources={"duckdb": warehouse_resource(db)})
+    result = dg.materialize(
+        [market_report], resources=platform_resources(Locations.under(isolated_env))
+    )
     assert result.success
     metadata = result.asset_materializations_for_node("market_report")[0].metadata
     reports = isolated_env / "reports"

@@ -26,7 +26,7 @@ CITIC_AMC = "中国中信金融资产管理股份有限公司"
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
     from npl_assets.definitions import defs
-    from npl_assets.resources import dbt_resource, warehouse_resource
+    from npl_assets.resources import Locations, platform_resources
     from npl_assets.site.build import build_site
 
     work = tmp_path_factory.mktemp("sellers_synthetic")
@@ -38,24 +38,11 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> di
         mp.setattr(synthetic, "BUYERS", ((HUARONG_ZJ, 1), ("辽宁富安金融资产管理有限公司", 1)))
         summary = build_site(site, synthetic=40, seed=11)
         assert summary["synthetic"]
-        env = {
-            "NPL_DATA_DIR": str(work / "data"),
-            "NPL_SITE_DIR": str(site),
-            "NPL_RAW_DIR": str(work / "data" / "raw"),
-            "DUCKDB_DATABASE": str(work / "data" / "npl.duckdb"),
-            "NPL_SERVING_DATABASE": str(work / "data" / "npl_serving.duckdb"),
-        }
-        for key, value in env.items():
-            mp.setenv(key, value)
-        mp.delenv("NPL_SOURCE_URL", raising=False)
-        result = dg.materialize(
-            list(defs.assets or []),
-            resources={
-                "duckdb": warehouse_resource(work / "data" / "npl.duckdb"),
-                "dbt": dbt_resource(),
-            },
-            raise_on_error=True,
-        )
+    result = dg.materialize(
+        list(defs.assets or []),
+        resources=platform_resources(Locations.under(work / "data", site_dir=site)),
+        raise_on_error=True,
+    )
     assert result.success
     return {"serving": work / "data" / "npl_serving.duckdb", "reports": work / "data" / "reports"}
 

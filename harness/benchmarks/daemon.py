@@ -257,7 +257,7 @@ def measure_freshness(
     log_file = log_dir / "daemon.log"
     figures.log = str(log_file)
     with SiteServer(platform.built_site) as server, log_file.open("wb") as log:
-        env = platform.env(NPL_SENSOR_URL=server.base_url, NPL_SENSOR_INTERVAL=str(interval))
+        env = platform.env(server.base_url, NPL_SENSOR_INTERVAL=str(interval))
         set_sensor_cursor(env, page_one_cursor(server.base_url), log)
         instance = _instance(platform)
         started = time.time()

@@ -62,10 +62,6 @@ def classify_request(path: str) -> str:
     return "detail"
 
 
-def crawl_run_config(base_url: str) -> dict:
-    return {"ops": {"raw_documents": {"config": {"source_url": base_url}}}}
-
-
 class CrawlIncomplete(RuntimeError):
     """The main run did not fetch every document of the site: its figures mean nothing."""
 
@@ -115,11 +111,10 @@ def run_pipeline(
         # The crawler's fast profile applies to loopback sources by itself; say so explicitly.
         environment(NPL_POLITE="off"),
     ):
-        run_config = crawl_run_config(server.base_url)
-        full = timed_materialize(platform, instance, run_config=run_config)
+        full = timed_materialize(platform, instance, source_url=server.base_url)
         crawl_requests = server.request_count
         server.reset_counts()
-        noop = timed_materialize(platform, instance, run_config=run_config)
+        noop = timed_materialize(platform, instance, source_url=server.base_url)
         noop_requests = Counter(classify_request(r.path) for r in server.log)
     with warehouse.connect(platform.warehouse, read_only=True) as con:
         documents, size = con.execute(

@@ -105,11 +105,11 @@ def materialize(
     selection: dg.AssetSelection | Sequence[dg.AssetKey] | None = None,
     run_config: dict | None = None,
     instance: dg.DagsterInstance | None = None,
+    source_url: str | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Materialise the real assets and checks in-process against `platform`'s warehouse."""
+    """Materialise the real assets and checks in-process on `platform` (crawling `source_url`,
+    else the platform's built site)."""
     import dagster as dg
-
-    from npl_assets.resources import dbt_resource, warehouse_resource
 
     defs = code_location()
     instance = instance or dg.DagsterInstance.ephemeral()
@@ -117,12 +117,7 @@ def materialize(
         materializable(defs),
         selection=selection,
         instance=instance,
-        # The location's resources, with the warehouse (and dbt, which reads it) re-pointed.
-        resources={
-            **(defs.resources or {}),
-            "duckdb": warehouse_resource(platform.warehouse),
-            "dbt": dbt_resource(),
-        },
+        resources=platform.resources(source_url),
         run_config=quiet_run_config(run_config),
         raise_on_error=False,
     )
@@ -148,10 +143,11 @@ def timed_materialize(
     instance: dg.DagsterInstance,
     selection: dg.AssetSelection | Sequence[dg.AssetKey] | None = None,
     run_config: dict | None = None,
+    source_url: str | None = None,
 ) -> RunFigures:
     """`materialize`, with its wall time, its steps' times and its assets' metadata."""
     started = time.perf_counter()
-    result = materialize(platform, selection, run_config, instance)
+    result = materialize(platform, selection, run_config, instance, source_url)
     seconds = time.perf_counter() - started
     return RunFigures(seconds, step_seconds(instance, result.run_id), asset_metadata(result))
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
-from npl_assets import settings
 from npl_assets.alerts import engine
 from npl_assets.alerts.rules import RuleFileError, load_rules, rules_fingerprint
 from npl_assets.openings.clock import parse_as_of
@@ -24,15 +24,11 @@ SERVING_ASSET = dg.AssetKey("serving_database")
 class AlertsResource(dg.ConfigurableResource):
     """Where the alert rules and the delivery table live, and how deliveries are retried."""
 
-    rules_path: str | None = Field(
-        default=None, description="Rule file (YAML); default <data dir>/alerts.yaml."
+    rules_path: str = Field(description="Rule file (YAML); the platform's: <data dir>/alerts.yaml.")
+    state_path: str = Field(
+        description="Delivery table (SQLite); the platform's: <data dir>/alerts.sqlite."
     )
-    state_path: str | None = Field(
-        default=None, description="Delivery table (SQLite); default <data dir>/alerts.sqlite."
-    )
-    serving_path: str | None = Field(
-        default=None, description="Serving file to read listings from; default the published one."
-    )
+    serving_path: str = Field(description="Serving file to read listings from (the published one).")
     as_of: str | None = Field(
         default=None,
         description="'Now' for closed-deadline checks (YYYY-MM-DD[ HH:MM], Beijing); empty: now.",
@@ -43,13 +39,18 @@ class AlertsResource(dg.ConfigurableResource):
     max_sends_per_tick: int = Field(default=20)
 
     def rules_file(self) -> Path:
-        return Path(self.rules_path) if self.rules_path else settings.data_dir() / "alerts.yaml"
+        return Path(self.rules_path)
 
     def state_file(self) -> Path:
-        return Path(self.state_path) if self.state_path else settings.data_dir() / "alerts.sqlite"
+        return Path(self.state_path)
 
     def serving_file(self) -> Path:
-        return Path(self.serving_path) if self.serving_path else settings.serving_path()
+        return Path(self.serving_path)
+
+    def secrets(self) -> Mapping[str, str]:
+        """Where the secrets a rule names (url_env, password_env) are looked up, at send time:
+        the deployment's environment, never the rule file or the run config."""
+        return os.environ
 
     def policy(self) -> engine.RetryPolicy:
         return engine.RetryPolicy(
@@ -104,7 +105,7 @@ def open_listing_alerts_sensor(
     engine.deliver_due(
         alerts.state_file(),
         rules,
-        os.environ,  # secrets are looked up by the names the rule file gives, at send time
+        alerts.secrets(),
         alerts.policy(),
         report,
         limit=alerts.max_sends_per_tick,

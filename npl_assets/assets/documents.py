@@ -8,18 +8,17 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from npl_assets import profiles, settings, warehouse
+from npl_assets import warehouse
 from npl_assets.assets.idle import declared_code_versions, update_reason
+from npl_assets.locations import DataPaths, YindengSite
 
 # Called through the module, so that the reliability harness can patch a store function.
 from npl_assets.warehouse import loading
 
 
 class CrawlConfig(dg.Config):
-    """Where to crawl. Empty source_url: NPL_SOURCE_URL, else the bundled site on loopback."""
+    """Per-run choices; which site is crawled is the `site` resource's business."""
 
-    source_url: str | None = None
-    raw_dir: str | None = None
     # Materialise even when the crawl finds nothing new, so that every step below it runs.
     rebuild: bool = False
 
@@ -32,17 +31,20 @@ class CrawlConfig(dg.Config):
     # and report steps below it are skipped: an idle run costs the crawl and little more.
     output_required=False,
 )
-def raw_documents(context: dg.AssetExecutionContext, config: CrawlConfig, duckdb: DuckDBResource):
+def raw_documents(
+    context: dg.AssetExecutionContext,
+    config: CrawlConfig,
+    duckdb: DuckDBResource,
+    site: YindengSite,
+    paths: DataPaths,
+):
     """Every listing (转让公告) and result (转让结果公告) PDF announced on Yindeng, one row per
     document version in `raw.documents`; the PDFs themselves sit in the sha256 content store.
     The crawl runs as a Scrapy subprocess and only fetches what the warehouse does not know yet.
     With nothing new, nothing unparsed and everything downstream up to date it records an
     observation (the crawl freshness check counts it) instead of a materialisation."""
-    from npl_assets.crawler.runner import run_crawl
     from npl_assets.parsing import PARSER_VERSION
 
-    source = config.source_url or settings.source_url()
-    raw_dir = config.raw_dir or profiles.content_store_location()
     with duckdb.get_connection() as con:
         warehouse.ensure_schema(con)
         known = loading.known_urls(con)
@@ -50,7 +52,7 @@ def raw_documents(context: dg.AssetExecutionContext, config: CrawlConfig, duckdb
         known_file = Path(tmp) / "known.txt"
         known_file.write_text("\n".join(known), encoding="utf-8")
         feed = Path(tmp) / "crawl.jsonl"
-        summary = run_crawl(source, feed, raw_dir, known_file=known_file)
+        summary = site.crawl(feed, paths.content_store, known_file=known_file)
         documents, failures, index_counts = loading.read_crawl_feed(feed)
     with duckdb.get_connection() as con:
         new_rows = loading.store_crawl(con, documents, failures, context.run.run_id)
@@ -64,7 +66,7 @@ def raw_documents(context: dg.AssetExecutionContext, config: CrawlConfig, duckdb
             "; ".join(f"{r.url}: {r.error}" for r in failures.head(5).itertuples()),
         )
     metadata = {
-        "source": source or "bundled site (loopback)",
+        "source": site.describe(),
         "new_documents": new_rows,
         "known_documents": total - new_rows,
         "unparsed_documents": unparsed,

@@ -14,9 +14,9 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
-from npl_assets import settings
 from npl_assets.assets.conditions import downstream_condition
 from npl_assets.assets.transform import npl_dbt_models
+from npl_assets.locations import DataPaths
 
 YUAN_PER_YI = Decimal(100_000_000)  # 亿元
 # Used only when no font with Chinese glyphs is installed (matplotlib would draw empty boxes).
@@ -163,7 +163,9 @@ MARKET_MODEL_KEY = get_asset_key_for_model([npl_dbt_models], "market_quarterly_m
     pool="duckdb",
     automation_condition=downstream_condition(),
 )
-def market_chart(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def market_chart(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: DataPaths
+) -> dg.MaterializeResult:
     """Quarterly unpaid total (未偿本息, 亿元) listed on Yindeng, stacked by seller type, from
     market_quarterly_metrics; written to `data/reports/market_quarterly.png` and shown here."""
     with duckdb.get_connection() as con:
@@ -173,7 +175,7 @@ def market_chart(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
                group by quarter, seller_type"""
         ).fetchall()
     series = quarterly_series(rows)
-    path = render_png(series, settings.data_dir() / "reports" / "market_quarterly.png")
+    path = render_png(series, paths.reports_dir() / "market_quarterly.png")
     encoded = base64.b64encode(path.read_bytes()).decode("ascii")
     context.log.info("wrote %s (%d quarters)", path, len(series.quarters))
     return dg.MaterializeResult(

@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from npl_assets.assets.conditions import downstream_condition
 from npl_assets.assets.transform import npl_dbt_models
+from npl_assets.locations import DataPaths
 
 REPORT_MARTS = ("seller_quarterly_metrics", "market_quarterly_metrics", "buyer_league", "projects")
 
@@ -21,15 +22,15 @@ REPORT_MARTS = ("seller_quarterly_metrics", "market_quarterly_metrics", "buyer_l
     automation_condition=downstream_condition(),
 )
 def market_report(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: DataPaths
 ) -> dg.MaterializeResult:
     """The quarterly market report Yindeng stopped publishing: for each quarter of first
     listing, a self-contained HTML page (headline figures with changes, seller and asset
     types, top sellers and buyers, starting-price ratio, overdue-days distribution, methods)
     in data/reports/, linked from data/reports/index.html. Built from the marts only."""
-    from npl_assets.report.build import build_reports, reports_dir
+    from npl_assets.report.build import build_reports
 
-    out_dir = reports_dir()
+    out_dir = paths.reports_dir()
     with duckdb.get_connection() as con:
         built = build_reports(con, out_dir)
     metadata: dict[str, object] = {

@@ -4,20 +4,21 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from npl_assets import profiles, warehouse
+from npl_assets import warehouse
 from npl_assets.assets.conditions import downstream_condition
+from npl_assets.locations import DataPaths
 
 # Called through the module, so that the reliability harness can patch a store function.
 from npl_assets.warehouse import loading
 
 
 def materialize_parsed(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, doc_type: str
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: DataPaths, doc_type: str
 ) -> dg.MaterializeResult:
     from npl_assets.parsing import PARSER_VERSION
 
     table = warehouse.PARSED_TABLES[doc_type]
-    raw_dir = profiles.content_store_location()
+    raw_dir = paths.content_store
     with duckdb.get_connection() as con:
         warehouse.ensure_schema(con)
         jobs = loading.pending_documents(con, doc_type, PARSER_VERSION)
@@ -57,10 +58,12 @@ def materialize_parsed(
     pool="duckdb",
     automation_condition=downstream_condition(),
 )
-def listings(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def listings(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: DataPaths
+) -> dg.MaterializeResult:
     """Listing announcements (转让公告, relistings included) parsed into typed rows:
     amounts in 元 as DECIMAL(18,2), overdue days, counts, auction terms, publication date."""
-    return materialize_parsed(context, duckdb, "listing")
+    return materialize_parsed(context, duckdb, paths, "listing")
 
 
 @dg.asset(
@@ -70,6 +73,8 @@ def listings(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Ma
     pool="duckdb",
     automation_condition=downstream_condition(),
 )
-def results(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def results(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: DataPaths
+) -> dg.MaterializeResult:
     """Result announcements (转让结果公告): project code, seller, buyer, agreement date."""
-    return materialize_parsed(context, duckdb, "result")
+    return materialize_parsed(context, duckdb, paths, "result")

@@ -14,10 +14,10 @@ import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
-from npl_assets import settings
 from npl_assets.assets.conditions import downstream_condition
 from npl_assets.assets.row_changes import changes_markdown, previous_row_counts
 from npl_assets.assets.transform import npl_dbt_models
+from npl_assets.locations import DataPaths
 from npl_assets.warehouse import is_lake
 
 # What readers get: the dbt models, under their bare names.
@@ -173,11 +173,11 @@ def open_listings_markdown(con, limit: int = 20) -> str:
     automation_condition=downstream_condition(),
 )
 def serving_database(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: DataPaths
 ) -> dg.MaterializeResult:
     """The read-only copy of the marts that `npl sql` and any SQL client query
     (`data/npl_serving.duckdb`, replaced atomically after each successful build)."""
-    serving = settings.serving_path()
+    serving = paths.serving_path()
     previous = previous_row_counts(context.instance, context.asset_key)
     with duckdb.get_connection() as con:
         if is_lake(con):

@@ -1,7 +1,6 @@
 """dbt models (staging, projects, marts) as Dagster assets; dbt tests become asset checks."""
 
 import json
-import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,35 +58,25 @@ def npl_dbt_models(
     config: DbtBuildConfig,
 ):
     """Builds seeds, staging models and marts, and runs their tests, with dbt-duckdb."""
-    args = ["build"]
+    # The warehouse dbt builds into is the resource's, passed as vars that profiles.yml reads
+    # (never through the environment); secrets stay in the deployment's environment.
+    variables = duckdb.dbt_vars()
     if config.as_of:
         # Only when set: a var that changes every run would force a full dbt re-parse; without
         # it open_listings takes the database's clock (Asia/Shanghai) once per build.
-        args += ["--vars", json.dumps({"as_of": as_of_var(parse_as_of(config.as_of))})]
-    # profiles.yml reads the warehouse (file, or DuckLake in the team profile) from the
-    # environment; the resource is the truth.
-    os.environ.update(duckdb.dbt_environment())
-    # A subset run (automation builds the seeds alone on a fresh instance) must not pick up a
-    # test whose other parent is not selected (dbt's default "eager" does, and then fails on a
-    # table that does not exist yet). dagster-dbt still overrides this when it needs "empty".
-    os.environ.setdefault("DBT_INDIRECT_SELECTION", "cautious")
+        variables["as_of"] = as_of_var(parse_as_of(config.as_of))
+    args = ["build", "--vars", json.dumps(variables, sort_keys=True)]
+    invocation = dbt.cli(args, context=context)
     try:
-        yield from dbt.cli(args, context=context).stream()
+        yield from invocation.stream()
     finally:
-        prune_invocation_folders(dbt_target_dir())
+        prune_invocation_folders(invocation.target_path.parent)
 
 
 # dagster-dbt gives every invocation a target folder of its own (about 4 MB: manifest, run
 # results, logs); kept forever they fill the disk, a few are worth keeping for debugging.
 KEPT_INVOCATIONS = 10
 INVOCATION_PREFIX = "npl_dbt_models-"
-
-
-def dbt_target_dir() -> Path:
-    """Where dagster-dbt puts its invocation folders: DBT_TARGET_PATH (relative to the dbt
-    project, as dbt reads it), else the project's target/."""
-    configured = Path(os.environ.get("DBT_TARGET_PATH") or "target")
-    return configured if configured.is_absolute() else dbt_project.project_dir / configured
 
 
 def prune_invocation_folders(target: Path, keep: int = KEPT_INVOCATIONS) -> list[Path]:

@@ -4,14 +4,13 @@ sensor that did would block (or be blocked by) every run."""
 
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 
-from npl_assets import settings
 from npl_assets.automation import failures
 from npl_assets.automation.schedules import CRAWL_TARGET
 from npl_assets.crawler import index_watch
+from npl_assets.locations import DataPaths, YindengSite
 
 DEFAULT_SENSOR_INTERVAL_SECONDS = 300
 AUTOMATION_INTERVAL_SECONDS = 30
@@ -41,26 +40,6 @@ def sensor_interval_seconds() -> int:
     return _positive_int_env("NPL_SENSOR_INTERVAL", DEFAULT_SENSOR_INTERVAL_SECONDS)
 
 
-def sensor_timeout_seconds() -> float:
-    return float(_positive_int_env("NPL_SENSOR_TIMEOUT", 5))
-
-
-def watch_url() -> str | None:
-    """The site the sensor polls: NPL_SENSOR_URL, else NPL_SOURCE_URL. The bundled site has no
-    URL until something serves it (`make dev` serves it and sets NPL_SENSOR_URL)."""
-    return os.environ.get("NPL_SENSOR_URL") or settings.source_url()
-
-
-def ops_database_path() -> Path:
-    """The small operations file (run failures); never the warehouse."""
-    return settings.data_dir() / "ops.duckdb"
-
-
-def crawl_run_config(source_url: str) -> dict:
-    """Crawl exactly the site that was watched (raw_documents' CrawlConfig)."""
-    return {"ops": {"raw_documents": {"config": {"source_url": source_url}}}}
-
-
 @dg.sensor(
     name=WATCH_SENSOR,
     target=CRAWL_TARGET,
@@ -69,25 +48,25 @@ def crawl_run_config(source_url: str) -> dict:
     description=(
         "Reads page 1 of the listing and result indexes (one GET each, no PDF) and starts one "
         "run that crawls and builds everything below when an item appears that it has not "
-        "seen. Polls NPL_SENSOR_URL, else NPL_SOURCE_URL; interval NPL_SENSOR_INTERVAL seconds "
-        "(default 300)."
+        "seen. Polls the `site` resource's URL, the one the crawl reads (NPL_SOURCE_URL); "
+        "interval NPL_SENSOR_INTERVAL seconds (default 300)."
     ),
 )
 def new_announcements_sensor(
-    context: dg.SensorEvaluationContext,
+    context: dg.SensorEvaluationContext, site: YindengSite
 ) -> dg.RunRequest | dg.SkipReason:
-    base_url = watch_url()
+    base_url = site.watch_url()
     if not base_url:
         return dg.SkipReason(
-            "no site to watch: set NPL_SENSOR_URL or NPL_SOURCE_URL "
-            "(`make dev` serves the bundled site and sets NPL_SENSOR_URL)"
+            "no site to watch: the bundled site is served only during a crawl; set "
+            "NPL_SOURCE_URL (`make dev` serves the bundled site and sets it)"
         )
-    retry = retry_failed_crawl(context.instance, base_url)
+    retry = retry_failed_crawl(context.instance)
     if retry is not None:
         context.log.warning("the last crawl this sensor started failed: %s", retry.tags["npl/why"])
         return retry
     seen_before = index_watch.decode_cursor(context.cursor)
-    timeout = sensor_timeout_seconds()
+    timeout = site.poll_timeout_seconds
     outcome = index_watch.check_indexes(
         base_url, seen_before, fetch=lambda url: index_watch.fetch_page(url, timeout)
     )
@@ -107,7 +86,6 @@ def new_announcements_sensor(
     context.log.info("%d new announcements: %s", len(new_keys), ", ".join(new_keys[:10]))
     return dg.RunRequest(
         run_key=index_watch.run_key(outcome.new_items),
-        run_config=crawl_run_config(base_url),
         tags={
             "npl/trigger": "new_announcements_sensor",
             "npl/new_listings": str(len(outcome.new_items.get("listing", []))),
@@ -129,7 +107,7 @@ def crawled_since(instance: dg.DagsterInstance, run_id: str) -> bool:
     return any(records and records[0].timestamp > ended for records in latest)
 
 
-def retry_failed_crawl(instance: dg.DagsterInstance, base_url: str) -> dg.RunRequest | None:
+def retry_failed_crawl(instance: dg.DagsterInstance) -> dg.RunRequest | None:
     """The crawl again, if the last one this sensor started failed. The cursor already counts
     that crawl's new items as seen, so without this they would wait for the daily schedule."""
     runs = instance.get_runs(
@@ -145,7 +123,6 @@ def retry_failed_crawl(instance: dg.DagsterInstance, base_url: str) -> dg.RunReq
         return None
     return dg.RunRequest(
         run_key=f"retry-{last.run_id}",
-        run_config=crawl_run_config(base_url),
         tags={
             "npl/trigger": WATCH_SENSOR,
             ATTEMPT_TAG: str(attempt + 1),
@@ -207,9 +184,9 @@ def failure_from_context(context: dg.RunFailureSensorContext) -> failures.RunFai
     description="Records every failed run (run id, job, failed steps, error, time) in "
     "`ops.duckdb` table run_failures and in the sensor log.",
 )
-def run_failure_log_sensor(context: dg.RunFailureSensorContext) -> None:
+def run_failure_log_sensor(context: dg.RunFailureSensorContext, paths: DataPaths) -> None:
     failure = failure_from_context(context)
-    added = failures.record_failure(ops_database_path(), failure)
+    added = failures.record_failure(paths.ops_database(), failure)
     context.log.error(
         "%s%s", failures.format_failure(failure), "" if added else " (already recorded)"
     )

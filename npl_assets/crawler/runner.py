@@ -132,9 +132,10 @@ class CrawlSummary:
 
 
 @contextmanager
-def bundled_site() -> Iterator[str]:
-    """Serve the built bundled site on a free loopback port; yields its base URL."""
-    root = settings.site_dir()
+def bundled_site(root: Path | None = None) -> Iterator[str]:
+    """Serve the built bundled site (at `root`, default the checkout's) on a free loopback
+    port; yields its base URL."""
+    root = root or settings.site_dir()
     if not (root / "manifest.json").is_file():
         raise SiteNotBuilt(
             f"no bundled site at {root}: run `npl site build` first "
@@ -155,11 +156,13 @@ def run_crawl(
     extra_settings: dict[str, Any] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     log_dir: Path | None = None,
+    site_dir: Path | None = None,
 ) -> CrawlSummary:
     """Crawl `spiders` from `source_url` (None: the bundled site on loopback) into the store at
     `raw_dir`, writing every document and failure row to `out_file` (JSON lines). `timeout` is
     per spider: the spider closes gracefully shortly before it (keeping what it fetched; the next
-    run carries on) and is killed at it. `log_dir` keeps each spider's log as <spider>.log."""
+    run carries on) and is killed at it. `log_dir` keeps each spider's log as <spider>.log;
+    `site_dir` is the bundled site to serve when there is no `source_url`."""
     spiders = tuple(spiders)
     if not spiders or len(set(spiders)) != len(spiders) or not set(spiders) <= set(SPIDERS):
         raise ValueError(f"spiders must be distinct names from {SPIDERS}, got {spiders}")
@@ -168,7 +171,10 @@ def run_crawl(
     if known_file is not None and not Path(known_file).is_file():
         raise FileNotFoundError(f"known-URL file not found: {known_file}")
     started = time.perf_counter()
-    site = bundled_site() if source_url is None else nullcontext(check_source_url(source_url))
+    if source_url is None:
+        site = bundled_site(site_dir)
+    else:
+        site = nullcontext(check_source_url(source_url))
     with site as url, tempfile.TemporaryDirectory(prefix="npl-crawl-") as tmp_name:
         tmp = Path(tmp_name)
         runs = []

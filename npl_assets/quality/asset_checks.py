@@ -23,6 +23,7 @@ from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
 from npl_assets.completeness import Coverage, coverage, failures_by_type
+from npl_assets.locations import DataPaths
 from npl_assets.quality import marts
 from npl_assets.quality.assets import LISTINGS_KEY, QUARANTINE_KEY
 from npl_assets.quality.check_results import check_result
@@ -54,11 +55,11 @@ STG_LISTINGS_SUITE = Suite("stg_listings", (), LISTING_SUITE.key_columns)
     ],
     pool="duckdb",
 )
-def results_expectations(duckdb: DuckDBResource) -> Iterator[dg.AssetCheckResult]:
+def results_expectations(duckdb: DuckDBResource, paths: DataPaths) -> Iterator[dg.AssetCheckResult]:
     with duckdb.get_connection() as con:
         frame = con.execute("select * from raw.results order by sha256").df()
     report = validate_results(frame)
-    path = write_report(report)
+    path = write_report(report, paths.quality_dir())
     yield check_result(report, HARD, path, asset_key=RESULTS_KEY, check_name="hard_expectations")
     yield check_result(report, SOFT, path, asset_key=RESULTS_KEY, check_name="soft_expectations")
 
@@ -126,7 +127,9 @@ def stg_listings_check(stg_listings: dg.AssetKey) -> dg.AssetChecksDefinition:
         "suite itself ran in listing_quarantine). Blocking: nothing downstream builds when it "
         "fails.",
     )
-    def stg_listings_hard_expectations(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    def stg_listings_hard_expectations(
+        duckdb: DuckDBResource, paths: DataPaths
+    ) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
             frame = con.execute("select * from main.stg_listings order by sha256").df()
             quarantined = quarantined_sha256s(con)
@@ -136,7 +139,7 @@ def stg_listings_check(stg_listings: dg.AssetKey) -> dg.AssetChecksDefinition:
         return check_result(
             report,
             HARD,
-            write_report(report),
+            write_report(report, paths.quality_dir()),
             extra={"quarantined_in_warehouse": dg.MetadataValue.int(len(quarantined))},
         )
 
@@ -158,10 +161,10 @@ def reconciliation_check(
         pool="duckdb",
         description=description,
     )
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    def _check(duckdb: DuckDBResource, paths: DataPaths) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
             report = validate(con)
-        return check_result(report, HARD, write_report(report))
+        return check_result(report, HARD, write_report(report, paths.quality_dir()))
 
     return _check
 

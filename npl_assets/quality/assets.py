@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from npl_assets import warehouse
 from npl_assets.assets.conditions import downstream_condition
+from npl_assets.locations import DataPaths
 from npl_assets.quality.check_results import check_result
 from npl_assets.quality.quarantine import (
     QUARANTINE_TABLE,
@@ -95,7 +96,7 @@ def held_back_markdown(report: ValidationReport) -> str:
     ],
 )
 def listing_quarantine(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: DataPaths
 ) -> dg.MaterializeResult:
     """Listings held back from the marts (`raw.listing_quarantine`): every listing in
     raw.listings that fails a hard expectation of the `listings` suite, with one row per failed
@@ -109,7 +110,7 @@ def listing_quarantine(
     rows = quarantine_rows(report, report.validated_at, context.run.run_id)
     with duckdb.get_connection() as con:
         movement = replace_quarantine(con, rows)
-    path = write_report(report)
+    path = write_report(report, paths.quality_dir())
 
     held = report.held_back
     if held:

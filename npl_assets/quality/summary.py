@@ -1,20 +1,15 @@
-"""The readable side of a validation: one markdown summary per suite, under
-`settings.data_dir()/quality/<suite>.md`, whose path goes into the check's metadata."""
+"""The readable side of a validation: one markdown summary per suite, `<suite>.md` in the
+quality folder (DataPaths.quality_dir()), whose path goes into the check's metadata."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from npl_assets import settings
 from npl_assets.quality.validation import Failure, ValidationReport
 
 # Enough failing rows to act on; the quarantine table holds them all.
 ROWS_SHOWN_PER_EXPECTATION = 50
-
-
-def report_dir() -> Path:
-    return settings.data_dir() / "quality"
 
 
 def _cell(value: object) -> str:
@@ -105,9 +100,8 @@ def render_markdown(report: ValidationReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(report: ValidationReport, directory: Path | None = None) -> Path:
+def write_report(report: ValidationReport, directory: Path) -> Path:
     """Write (replace) `<directory>/<suite>.md`; readers never see half a file."""
-    directory = directory or report_dir()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{report.suite}.md"
     tmp = path.with_name(path.name + ".tmp")

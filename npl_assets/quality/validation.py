@@ -10,7 +10,6 @@ An expectation that cannot run (a missing column, an error inside GX) raises
 from __future__ import annotations
 
 import math
-import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -253,7 +252,6 @@ def prepare_results(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _gx() -> tuple[Any, Any, Any]:
     """Import GX only when a suite runs: the import costs 2-3 s."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.expectations.row_conditions import Column

@@ -157,9 +157,9 @@ class WarehouseResource(DuckDBResource):
             return WarehouseLock(Path(self.database))
         return None
 
-    def dbt_environment(self) -> dict[str, str]:
-        """What dbt's profiles.yml reads to reach this same warehouse."""
-        return {"DUCKDB_DATABASE": str(self.database), "NPL_DBT_TARGET": "dev"}
+    def dbt_vars(self) -> dict[str, str]:
+        """The vars dbt's profiles.yml reads to reach this same warehouse."""
+        return {"npl_target": "dev", "npl_duckdb_path": str(self.database)}
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if context.run is not None and context.run.is_finished:

@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.isolation import environment
 from harness.reliability import invariants
 from harness.reliability.sites import load_manifest
 
@@ -95,8 +94,8 @@ def run_faults_scenario(
     """`first_retries`: RETRY_TIMES of the first round (None: the crawler's own)."""
     import dagster as dg
 
-    from npl_assets.assets.documents import CrawlConfig, raw_documents
-    from npl_assets.resources import warehouse_resource
+    from npl_assets.assets.documents import raw_documents
+    from npl_assets.resources import Locations, platform_resources
     from npl_assets.site.server import SiteServer
 
     work.mkdir(parents=True, exist_ok=True)
@@ -109,17 +108,14 @@ def run_faults_scenario(
     if first_retries is not None:
         first["RETRY_TIMES"] = first_retries
     later: dict[str, object] = {"DOWNLOAD_TIMEOUT": timeout}
-    variables = {"NPL_RAW_DIR": str(raw), "DUCKDB_DATABASE": str(db), "NPL_DATA_DIR": str(work)}
-    with environment(**variables), SiteServer(site, faults=faults) as server:
+    with SiteServer(site, faults=faults) as server:
+        locations = Locations.under(work, site_dir=site, source_url=server.base_url)
         for number in range(1, max_rounds + 1):
             log_start = len(server.log)
             with crawl_settings(first if number == 1 else later):
                 run = dg.materialize(
                     [raw_documents],
-                    resources={"duckdb": warehouse_resource(db)},
-                    run_config=dg.RunConfig(
-                        {"raw_documents": CrawlConfig(source_url=server.base_url, raw_dir=str(raw))}
-                    ),
+                    resources=platform_resources(locations),
                     raise_on_error=False,
                 )
             # A slow answer the crawler gave up on is logged when its delay ends, maybe after

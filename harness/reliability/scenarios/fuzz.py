@@ -10,6 +10,7 @@ originals are controls: they must parse."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import random
@@ -19,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness.isolation import environment
 from harness.reliability import invariants
 
 # Must never parse, whatever the parser's leniency: nothing readable is left in them.
@@ -179,7 +179,7 @@ def run_fuzz(work: Path, cases: list[FuzzCase]) -> FuzzResult:
     import dagster as dg
 
     from npl_assets.assets.parsed import listings, results
-    from npl_assets.resources import warehouse_resource
+    from npl_assets.resources import Locations, platform_resources
 
     work.mkdir(parents=True, exist_ok=True)
     db, raw = work / "fuzz.duckdb", work / "raw"
@@ -190,10 +190,10 @@ def run_fuzz(work: Path, cases: list[FuzzCase]) -> FuzzResult:
         by_sha.setdefault(case.sha256, case)
     load_cases(db, raw, list(by_sha.values()))
     result.documents = len(by_sha)
-    with environment(NPL_RAW_DIR=str(raw), DUCKDB_DATABASE=str(db)):
-        run = dg.materialize(
-            [listings, results], resources={"duckdb": warehouse_resource(db)}, raise_on_error=False
-        )
+    locations = dataclasses.replace(Locations.under(work), warehouse=db)
+    run = dg.materialize(
+        [listings, results], resources=platform_resources(locations), raise_on_error=False
+    )
     if not run.success:
         result.problems.append("materialising listings/results failed on fuzzed input")
     parsed = invariants.check_parsed(db)

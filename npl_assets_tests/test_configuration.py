@@ -1,0 +1,139 @@
+"""Configuration reaches the code location's assets, checks and sensors as resources: no body
+reads `settings` or `profiles` or the environment, none writes the environment, and importing
+the code location changes no global state."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+# Modules whose functions say where things are or which deployment this is: configuration the
+# definitions turn into resources, never something an asset body asks for itself.
+CONFIG_MODULES = {"settings", "profiles"}
+
+
+def body_functions(defs: dg.Definitions) -> Iterator[tuple[str, Callable]]:
+    """Every user function Dagster calls for an asset, a check or a sensor of `defs`."""
+    for assets_def in defs.assets or []:
+        if isinstance(assets_def, dg.AssetsDefinition) and assets_def.is_executable:
+            fn = assets_def.op.compute_fn.decorated_fn
+            yield f"asset {assets_def.op.name}", fn
+    for checks_def in defs.asset_checks or []:
+        yield f"check {checks_def.node_def.name}", checks_def.node_def.compute_fn.decorated_fn
+    for sensor in defs.sensors or []:
+        fn = getattr(sensor, "_raw_fn", None)
+        if fn is not None:
+            yield f"sensor {sensor.name}", fn
+    for schedule in defs.schedules or []:
+        fn = getattr(schedule, "_execution_fn", None)
+        if inspect.isfunction(fn) and fn.__module__.startswith("npl_assets"):
+            yield f"schedule {schedule.name}", fn
+
+
+def configuration_reads(fn: Callable) -> list[str]:
+    """Calls to `settings.*` / `profiles.*`, reads and writes of `os.environ`, and `os.getenv`
+    / `os.putenv` in the function's own source."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute) or not isinstance(node.value, ast.Name):
+            continue
+        owner, name = node.value.id, node.attr
+        if owner in CONFIG_MODULES or (owner == "os" and name in {"environ", "getenv", "putenv"}):
+            found.append(f"{owner}.{name} (line {node.lineno})")
+    return found
+
+
+def test_the_checker_sees_a_settings_call_and_an_environment_write() -> None:
+    from npl_assets import settings
+
+    def reads_settings() -> Path:
+        return settings.data_dir()
+
+    def writes_environment() -> None:
+        import os
+
+        os.environ["DUCKDB_DATABASE"] = "elsewhere.duckdb"
+
+    def takes_a_resource(paths: object) -> object:
+        return paths
+
+    assert configuration_reads(reads_settings) == ["settings.data_dir (line 2)"]
+    assert configuration_reads(writes_environment) == ["os.environ (line 4)"]
+    assert configuration_reads(takes_a_resource) == []
+
+
+def test_no_asset_check_or_sensor_body_reads_configuration(dbt_manifest: Path) -> None:
+    from npl_assets.definitions import defs
+
+    bodies = dict(body_functions(defs))
+    # Every kind is inspected (a refactor that hid them from this test would pass it vacuously).
+    kinds = {name.split()[0] for name in bodies}
+    assert {"asset", "check", "sensor"} <= kinds
+    assert {"asset raw_documents", "asset serving_database", "sensor new_announcements_sensor"} <= (
+        set(bodies)
+    )
+    offenders = {name: reads for name, fn in bodies.items() if (reads := configuration_reads(fn))}
+    assert offenders == {}
+
+
+def test_the_crawl_parse_publish_and_report_take_their_locations_as_resources(
+    dbt_manifest: Path,
+) -> None:
+    from npl_assets.definitions import defs
+
+    required = {
+        "raw_documents": {"duckdb", "site", "paths"},
+        "listings": {"duckdb", "paths"},
+        "serving_database": {"duckdb", "paths"},
+        "market_report": {"duckdb", "paths"},
+        "npl_dbt_models": {"duckdb", "dbt"},
+    }
+    by_op = {a.op.name: a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)}
+    for name, keys in required.items():
+        assert keys <= by_op[name].required_resource_keys, name
+
+
+IMPORT_PROBE = """
+import json, os, sys
+before = (dict(os.environ), list(sys.path), os.getcwd())
+import npl_assets.definitions
+after = (dict(os.environ), list(sys.path), os.getcwd())
+changed = sorted(k for k in set(before[0]) | set(after[0]) if before[0].get(k) != after[0].get(k))
+print(json.dumps({"environ": changed, "path": before[1] != after[1], "cwd": before[2] != after[2]}))
+"""
+
+
+@pytest.mark.parametrize("dev_cli", [False, True], ids=["plain", "dagster-dev"])
+def test_importing_the_code_location_changes_no_global_state(
+    dbt_manifest: Path, isolated_env: Path, dev_cli: bool
+) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_IS_DEV_CLI"}
+    if dev_cli:
+        # `dagster dev` sets it; the dbt project then re-parses if needed (with PATH's dbt).
+        env["DAGSTER_IS_DEV_CLI"] = "1"
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == {
+        "environ": [],
+        "path": False,
+        "cwd": False,
+    }
