@@ -105,11 +105,44 @@ def prepare_dbt_manifest() -> Path:
     return manifest
 
 
+SESSION_STARTED = pytest.StashKey[float]()
+# `make test` sets it: where the session records its wall time for `make bench` to show.
+TIMING_FILE_ENV = "NPL_TEST_TIMING_FILE"
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
+    import time
+
+    session.config.stash[SESSION_STARTED] = time.monotonic()
     # Test modules import the definitions, which need the manifest, while being collected.
     # Under xdist the controller prepares it before any worker starts.
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         prepare_dbt_manifest()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """The session's wall time and outcome, for `make bench` (data/bench/make_test.json)."""
+    import json
+    import time
+    from datetime import UTC, datetime
+
+    target = os.environ.get(TIMING_FILE_ENV)
+    if not target or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    stats = terminalreporter.stats
+    record = {
+        "seconds": round(time.monotonic() - config.stash[SESSION_STARTED], 1),
+        "passed": len(stats.get("passed", [])),
+        "failed": len(stats.get("failed", [])) + len(stats.get("error", [])),
+        "skipped": len(stats.get("skipped", [])),
+        "workers": getattr(config.option, "numprocesses", None) or 0,
+        "markers": config.option.markexpr or "",
+        "exit_status": int(exitstatus),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
 # tryfirst: xdist's worker reads the groups in its own collection hook, which otherwise runs

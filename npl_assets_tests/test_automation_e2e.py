@@ -104,7 +104,9 @@ class Platform:
 
     def sensor_tick(self) -> dg.RunRequest | dg.SkipReason:
         context = dg.build_sensor_context(
-            instance=self.instance, cursor=self.sensor_cursor, resources=self.resources
+            instance=self.instance,
+            cursor=self.sensor_cursor,
+            resources={"site": self.resources["site"]},
         )
         result = new_announcements_sensor(context)
         self.sensor_cursor = context.cursor
