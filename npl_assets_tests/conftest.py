@@ -161,6 +161,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # pytest 9 with pytest-xdist 3.8 silently stopped grouping (xdist tags the nodeid, which
+    # pytest 9 no longer reads back): every session fixture then ran on both workers.
+    if session.config.getvalue("loadgroup") and session.items:
+        untagged = [item.nodeid for item in session.items if "@" not in item.nodeid]
+        if untagged:
+            raise pytest.UsageError(
+                f"--dist loadgroup did not tag {len(untagged)} tests with their group (e.g. "
+                f"{untagged[0]}): pytest and pytest-xdist disagree; see pyproject's pin"
+            )
+
+
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
     return prepare_dbt_manifest()

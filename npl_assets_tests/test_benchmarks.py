@@ -76,6 +76,7 @@ def test_synthesised_copies_never_merge_and_keep_valid_dates() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy  # every benchmark phase end to end, about a minute: `make test-heavy`
 def test_bench_all_runs_at_a_tiny_size_and_prints_one_table(
     isolated_env: Path, dbt_manifest: Path
 ) -> None:

@@ -41,12 +41,12 @@ def path_of(url: str) -> str:
     return urlsplit(url).path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def manifest(built_site: Path) -> list[dict]:
     return json.loads((built_site / "manifest.json").read_text(encoding="utf-8"))["documents"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def index_page_of(built_site: Path) -> dict[str, str]:
     """Detail path -> path of the index page listing it, read from the built HTML."""
     pages = {}
@@ -57,7 +57,7 @@ def index_page_of(built_site: Path) -> dict[str, str]:
     return pages
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def first_crawl(
     site_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[CrawlSummary, list[dict], Path]:

@@ -105,7 +105,7 @@ def sha(label: str) -> str:
     return hashlib.sha256(label.encode()).hexdigest()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """The names as sellers and buyers of result rows (sellers also of one listing each)."""
     tmp = tmp_path_factory.mktemp("dbt_institutions")

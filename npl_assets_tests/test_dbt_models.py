@@ -160,7 +160,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection) -> None:
         )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     tmp = tmp_path_factory.mktemp("dbt_models")
     db = tmp / "warehouse.duckdb"

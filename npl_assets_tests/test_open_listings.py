@@ -74,7 +74,7 @@ def unparsed_projects(db: Path, shared_dir: Path) -> set[str]:
     return {key for key, (_, name) in latest.items() if name in failed}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def warehouse_copy(full_pipeline: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The pipeline's warehouse, copied so that rebuilding open_listings touches nothing shared."""
     copy = tmp_path_factory.mktemp("open_listings") / "npl.duckdb"

@@ -23,12 +23,12 @@ from harness.reliability.sites import build_site, load_manifest
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_site(tmp_path_factory.mktemp("faulty-site"), synthetic=60, seed=3)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scenario(site: Path, tmp_path_factory: pytest.TempPathFactory) -> FaultsResult:
     # One retry in the first round, so that some URLs fail for good and a later run must fill them.
     result = run_faults_scenario(

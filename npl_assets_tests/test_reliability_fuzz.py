@@ -25,7 +25,7 @@ from npl_assets.parsing.errors import UnreadablePdfError
 GENERATED = 6  # PDFs of the synthetic site among the bases
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fuzzed(
     tmp_path_factory: pytest.TempPathFactory, samples_dir: Path
 ) -> tuple[FuzzResult, list, Path]:

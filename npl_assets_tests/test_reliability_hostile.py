@@ -23,7 +23,7 @@ from harness.reliability.scenarios.hostile import (
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def hostile(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> HostileResult:
     listing = (samples_dir / "listing_huaxia_cc_2023_02.pdf").read_bytes()
     result = (samples_dir / "result_hebei_2023_01.pdf").read_bytes()

@@ -21,12 +21,14 @@ from harness.reliability.sites import build_site, load_manifest
 
 # The crash chain (a module fixture) runs some eight jobs: more than the default 600 s timeout
 # allows on a slow machine.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+# heavy: some eight `dagster job execute` runs, 3-4 minutes; `make test-heavy` (and CI) runs it,
+# `make reliability` runs every crash point on the real bundled site.
+pytestmark = [pytest.mark.slow, pytest.mark.heavy, pytest.mark.timeout(1500)]
 
 POINTS = ("crawl", "load", "dbt", "publish")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chain(
     tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path
 ) -> tuple[IsolatedPlatform, CrashResult]:

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 QUARTER = "2023Q4"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pipeline(full_pipeline: dict) -> dict:
     # Where the screenshot goes: the checkout's data/reports/, or NPL_DATA_DIR's.
     return {**full_pipeline, "screenshots": settings.data_dir() / "reports"}

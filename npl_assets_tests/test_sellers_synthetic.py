@@ -23,7 +23,7 @@ HUARONG_ZJ = "中国华融资产管理股份有限公司浙江省分公司"  # r
 CITIC_AMC = "中国中信金融资产管理股份有限公司"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pipeline(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
     from npl_assets.definitions import defs
     from npl_assets.resources import Locations, platform_resources

@@ -51,7 +51,7 @@ def dataset(shared_dir: Path, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def manifest(built_site: Path) -> dict:
     return json.loads((built_site / "manifest.json").read_text(encoding="utf-8"))
 

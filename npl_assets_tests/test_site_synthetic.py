@@ -23,7 +23,7 @@ def pdf_text(path: Path) -> str:
     return "\n".join(extract_pages(path.read_bytes()))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def small_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synthetic") / "site"
     summary = build_site(out, synthetic=60, seed=5)

@@ -28,7 +28,8 @@ from npl_assets.team.services import LocalTeamServices, postgres_bin_dir
 
 # One worker runs the module (its services and team pipeline are module fixtures) and the
 # session's embedded full pipeline it compares with.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("full_pipeline")]
+# heavy: about 8 minutes of Postgres, S3 and daemon runs; `make test-heavy` (and CI) runs them.
+pytestmark = [pytest.mark.slow, pytest.mark.heavy, pytest.mark.xdist_group("full_pipeline")]
 
 BIN = Path(sys.executable).parent
 # Columns that record when a row was written, not what it says.

@@ -129,7 +129,7 @@ def wait_for_server(base: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"webserver did not answer within {STARTUP_SECONDS} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def small_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from npl_assets.site.build import build_site
 
@@ -138,7 +138,7 @@ def small_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dagster_ui(
     tmp_path_factory: pytest.TempPathFactory, small_site: Path, dbt_manifest: Path
 ) -> Iterator[dict]:
