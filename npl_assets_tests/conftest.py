@@ -195,14 +195,19 @@ def full_pipeline(
     work = tmp_path_factory.mktemp("pipeline")
     locations = Locations.under(work, site_dir=built_site)
     env = {**locations.environment(), "NPL_PROFILE": "embedded"}
+    instance = dg.DagsterInstance.ephemeral()
     started = time.monotonic()
     result = dg.materialize(
-        list(defs.assets or []), resources=platform_resources(locations), raise_on_error=True
+        list(defs.assets or []),
+        resources=platform_resources(locations),
+        instance=instance,
+        raise_on_error=True,
     )
     seconds = time.monotonic() - started
     return {
         "env": env,
         "locations": locations,
+        "instance": instance,  # its history: this one run
         "result": result,
         "work": work,
         "db": work / "npl.duckdb",
