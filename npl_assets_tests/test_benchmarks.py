@@ -189,3 +189,17 @@ def test_make_run_pipeline_seconds_are_read_from_its_output() -> None:
     text = "installing\nrun succeeded in 17 s; the run is in the Dagster UI's history\n"
     assert fresh_setup.pipeline_seconds(text) == 17.0
     assert fresh_setup.pipeline_seconds("run failed: see log") is None
+
+
+def test_step_seconds_are_read_from_a_dagster_job_execute_log() -> None:
+    text = (
+        'x - STEP_SUCCESS - Finished execution of step "raw_documents" in 12.4s.\n'
+        'x - STEP_SUCCESS - Finished execution of step "listings" in 1m5s.\n'
+        'x - STEP_SUCCESS - Finished execution of step "document_counts" in 533ms.\n'
+        'x - STEP_FAILURE - Execution of step "npl_dbt_models" failed.\n'
+    )
+    assert fresh_setup.step_seconds_from_log(text) == {
+        "raw_documents": 12.4,
+        "listings": 65.0,
+        "document_counts": 0.533,
+    }

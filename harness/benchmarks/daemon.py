@@ -25,6 +25,7 @@ from harness.benchmarks.sites import HeldBackListing
 from harness.isolation import IsolatedPlatform
 
 CODE_LOCATION = ("-m", "npl_assets.definitions")
+SERVING_STEP = "serving_database"
 NEW_ANNOUNCEMENTS_SENSOR = "new_announcements_sensor"
 AUTOMATION_SENSOR = "downstream_automation_sensor"
 # Issue 17: a new listing served within 30 s when the sensor polls every 10 s (before: about
@@ -219,22 +220,22 @@ def serving_has(serving: Path, sha256: str) -> bool:
 def _run_event_times(instance: Any, run_id: str) -> dict[str, float]:
     import dagster as dg
 
-    kinds = {
-        dg.DagsterEventType.RUN_DEQUEUED,
-        dg.DagsterEventType.RUN_STARTING,
-        dg.DagsterEventType.RUN_START,
-        dg.DagsterEventType.STEP_START,
+    names = {
+        dg.DagsterEventType.RUN_ENQUEUED: "enqueued",
+        dg.DagsterEventType.RUN_DEQUEUED: "dequeued",
+        dg.DagsterEventType.RUN_STARTING: "launched",
+        dg.DagsterEventType.STEP_START: "first_step",
     }
     times: dict[str, float] = {}
-    for entry in instance.all_logs(run_id, of_type=kinds):
+    for entry in instance.all_logs(run_id, of_type=set(names)):
         event = entry.dagster_event
-        if event is None:
-            continue
-        name = (
-            "first_step" if event.event_type == dg.DagsterEventType.STEP_START else event.event_type
-        )
-        name = getattr(name, "value", name)
-        times.setdefault(str(name), entry.timestamp)  # the first of each kind
+        if event is not None:
+            times.setdefault(names[event.event_type], entry.timestamp)  # the first of each kind
+    # The end of the step that publishes the serving file, if the run had it.
+    for entry in instance.all_logs(run_id, of_type={dg.DagsterEventType.STEP_SUCCESS}):
+        event = entry.dagster_event
+        if event is not None and event.step_key == SERVING_STEP:
+            times["serving_published"] = entry.timestamp
     return times
 
 
@@ -260,12 +261,17 @@ def _run_rows(instance: Any, since: float) -> list[dict[str, Any]]:
                 "trigger": run.tags.get("dagster/sensor_name") or run.tags.get("npl/trigger") or "",
                 "status": run.status.value,
                 "created_after_s": round(record.create_timestamp.timestamp() - since, 1),
-                "dequeued_after_s": _after(events.get("PIPELINE_DEQUEUED"), since),
-                "starting_after_s": _after(events.get("PIPELINE_STARTING"), since),
+                # The sensor daemon creates the run, then submits it to the queue.
+                "enqueued_after_s": _after(events.get("enqueued"), since),
+                "dequeued_after_s": _after(events.get("dequeued"), since),
+                # The queue let it go and the launcher starts its process...
+                "launched_after_s": _after(events.get("launched"), since),
+                # ...which has loaded the code location and begins executing.
                 "started_after_s": round(record.start_time - since, 1)
                 if record.start_time
                 else None,
                 "first_step_after_s": _after(events.get("first_step"), since),
+                "serving_published_after_s": _after(events.get("serving_published"), since),
                 "ended_after_s": round(record.end_time - since, 1) if record.end_time else None,
                 "assets": len(run.asset_selection or ()),
                 "steps": {k: round(v, 2) for k, v in step_seconds(instance, run.run_id).items()},

@@ -45,6 +45,12 @@ INHERITED_VARS = (
 )
 # `make run` prints "run succeeded in 12 s": the pipeline's own share of the run step.
 RUN_SUCCEEDED = re.compile(r"run succeeded in (\d+) s")
+# Dagster's step lines in the run's log (.dagster_home/last_run.log), durations as
+# dagster_shared's format_duration writes them: 8.3ms, 533ms, 5.6s, 4m52s.
+STEP_FINISHED = re.compile(
+    r'Finished execution of step "([^"]+)" in (?:(\d+)m(\d+)s|([\d.]+)(ms|s))\.'
+)
+RUN_LOG = Path(".dagster_home") / "last_run.log"
 
 
 @dataclass
@@ -52,6 +58,11 @@ class SetupFigures:
     commit: str
     seconds: dict[str, float] = field(default_factory=dict)  # make target -> wall seconds
     pipeline_seconds: float | None = None  # `dagster job execute`, as make run reports it
+    run_steps: dict[str, float] = field(default_factory=dict)  # the pipeline's steps
+    # Outside the figure (a new user clones once and keeps the folder), shown so that the
+    # phase's own time adds up.
+    clone_seconds: float = 0.0
+    cleanup_seconds: float = 0.0
     failed_step: str | None = None
     returncode: int = 0
     folder: str = ""
@@ -134,6 +145,17 @@ def pipeline_seconds(log_text: str) -> float | None:
     return float(found[-1]) if found else None
 
 
+def step_seconds_from_log(log_text: str) -> dict[str, float]:
+    """Each step's seconds from a `dagster job execute` log."""
+    steps: dict[str, float] = {}
+    for key, minutes, secs, number, unit in STEP_FINISHED.findall(log_text):
+        if minutes:
+            steps[key] = int(minutes) * 60.0 + int(secs)
+        else:
+            steps[key] = float(number) / (1000.0 if unit == "ms" else 1.0)
+    return steps
+
+
 def measure_setup(
     log_file: Path,
     keep: bool = False,
@@ -151,7 +173,9 @@ def measure_setup(
     log_file.parent.mkdir(parents=True, exist_ok=True)
     try:
         with log_file.open("wb") as log:
+            started = time.perf_counter()
             clone(repo, figures.commit, checkout, log)
+            figures.clone_seconds = round(time.perf_counter() - started, 2)
             for step in STEPS:
                 log.write(f"\n=== make {step} ===\n".encode())
                 log.flush()
@@ -164,7 +188,16 @@ def measure_setup(
         figures.pipeline_seconds = pipeline_seconds(
             log_file.read_text(encoding="utf-8", errors="replace")
         )
+        run_log = checkout / RUN_LOG
+        if run_log.is_file():  # kept beside the make log: the clone goes
+            kept = log_file.with_name(log_file.stem + "-last_run.log")
+            shutil.copyfile(run_log, kept)
+            figures.run_steps = step_seconds_from_log(
+                kept.read_text(encoding="utf-8", errors="replace")
+            )
     finally:
         if not keep:
+            started = time.perf_counter()
             shutil.rmtree(root, ignore_errors=True)
+            figures.cleanup_seconds = round(time.perf_counter() - started, 2)
     return figures

@@ -163,6 +163,7 @@ def run_all(options: Options, out: TextIO | None = None) -> dict[str, Any]:
         f"{_load(load_after)} at the end: other work on the machine makes timings noisy.",
         *_cpu_notes(suite.figures),
         f"logs: {suite.logs}",
+        *_setup_notes(suite.figures),
         *_freshness_notes(suite.figures),
     ]
     notes += [f"FAILED: {error}" for error in suite.errors]
@@ -254,6 +255,8 @@ def _setup_stage(suite: Suite) -> None:
     suite.say(
         f"  fresh clone -> make run {seconds(figures.total)}: "
         + ", ".join(f"{step} {seconds(figures.seconds[step])}" for step in fresh_setup.STEPS)
+        + f" (besides: clone {seconds(figures.clone_seconds)}, removing the clone, its venv "
+        f"and uv cache {seconds(figures.cleanup_seconds)})"
     )
 
 
@@ -764,6 +767,34 @@ def _service_rows(f: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _setup_notes(f: dict[str, Any]) -> list[str]:
+    setup = f.get("setup")
+    if not setup:
+        return []
+    lines = [
+        f"fresh clone of {setup['commit'][:10]}: clone {seconds(setup['clone_seconds'])}, "
+        f"removing it (venv, uv cache) {seconds(setup['cleanup_seconds'])}, both outside the "
+        "figure; make log " + setup["log"]
+    ]
+    run, pipeline = setup["seconds"].get("run"), setup.get("pipeline_seconds")
+    if run is not None and pipeline is not None:
+        lines.append(
+            f"  make run {seconds(run)} = dbt parse, instance and the closing queries "
+            f"{seconds(run - pipeline)} + the pipeline {seconds(pipeline)}"
+        )
+    steps = setup.get("run_steps") or {}
+    if steps:
+        lines.append(
+            "  the pipeline's steps: "
+            + ", ".join(
+                f"{k} {seconds(v)}"
+                for k, v in sorted(steps.items(), key=lambda x: -x[1])
+                if v >= 0.5
+            )
+        )
+    return lines
+
+
 def _freshness_notes(f: dict[str, Any]) -> list[str]:
     fresh = f.get("freshness")
     if not fresh or not fresh.get("runs"):
@@ -775,11 +806,22 @@ def _freshness_notes(f: dict[str, Any]) -> list[str]:
             f"requested {', '.join(tick['runs'])}"
         )
     for run in fresh["runs"]:
+        moments = [
+            (label, run.get(key))
+            for label, key in (
+                ("created", "created_after_s"),
+                ("enqueued", "enqueued_after_s"),
+                ("dequeued", "dequeued_after_s"),
+                ("launched", "launched_after_s"),
+                ("started", "started_after_s"),
+                ("first step", "first_step_after_s"),
+                ("serving file published", "serving_published_after_s"),
+                ("ended", "ended_after_s"),
+            )
+        ]
         lines.append(
-            f"  {run['run_id']} {run['trigger'] or run['job']}: queued {run['created_after_s']}, "
-            f"dequeued {run.get('dequeued_after_s')}, launched {run.get('starting_after_s')}, "
-            f"started {run['started_after_s']}, first step {run.get('first_step_after_s')}, "
-            f"ended {run['ended_after_s']} ({run['status']})"
+            f"  {run['run_id']} {run['trigger'] or run['job']} ({run['status']}): "
+            + ", ".join(f"{label} {value}" for label, value in moments if value is not None)
         )
         steps = run.get("steps") or {}
         if steps:
