@@ -799,7 +799,11 @@ def _freshness_notes(f: dict[str, Any]) -> list[str]:
     fresh = f.get("freshness")
     if not fresh or not fresh.get("runs"):
         return []
-    lines = ["freshness runs (seconds after the listing went on the index):"]
+    lines = [
+        "freshness runs (seconds after the listing went on the index; it goes on once the "
+        "sensors have ticked, usually just after a tick: the wait for the next one is near the "
+        "worst case):"
+    ]
     for tick in fresh.get("ticks") or []:
         lines.append(
             f"  {tick['sensor']} tick at {tick['after_s']} (took {tick['tick_seconds']} s) "
