@@ -4,13 +4,18 @@ follows from the site itself."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
 
 import pytest
 
+from harness.benchmarks import fresh_setup
+from harness.benchmarks.make_test_record import RecordError, read_make_test
 from harness.benchmarks.scaling import BaseRows, synthesise
+from harness.benchmarks.suite import _make_test_row
+from npl_assets import settings
 
 
 def test_synthesised_copies_never_merge_and_keep_valid_dates() -> None:
@@ -88,6 +93,7 @@ def test_bench_all_runs_at_a_tiny_size_and_prints_one_table(
             listings=30,
             scale_sizes=(40,),
             parse_sizes=(20,),
+            setup=False,  # it would clone and download the locked dependency set
             full_run=False,
             freshness=False,
         ),
@@ -99,6 +105,9 @@ def test_bench_all_runs_at_a_tiny_size_and_prints_one_table(
     for section in ("[crawl]", "[parse]", "[load]", "[dbt]", "[checks]", "[no-op]", "[scaling]"):
         assert section in text
     assert "targets met:" in text
+    # No `make test` has recorded its time in this isolated data folder.
+    assert "make test wall time" in text and "not recorded: run make test" in text
+    assert "fresh clone" not in text
 
     manifest = json.loads(
         (isolated_env / "bench" / "site" / "synthetic-30-seed0" / "manifest.json").read_text(
@@ -116,3 +125,82 @@ def test_bench_all_runs_at_a_tiny_size_and_prints_one_table(
     on_disk = json.loads((isolated_env / "bench" / "results.json").read_text(encoding="utf-8"))
     assert on_disk["targets"]["noop_index_requests"]["status"] == "met"
     assert not (isolated_env / "bench" / "work").exists()
+
+
+def test_make_test_record_is_read_and_judged(tmp_path: Path) -> None:
+    path = tmp_path / "make_test.json"
+    assert read_make_test(path) is None
+    assert "not recorded: run make test" in _make_test_row(None).figure
+
+    path.write_text(
+        json.dumps(
+            {
+                "seconds": 241.5,
+                "passed": 412,
+                "failed": 0,
+                "workers": 2,
+                "finished_at": "2026-11-30T15:20:04+00:00",
+            }
+        ),
+        encoding="utf-8",
+    )
+    record = read_make_test(path)
+    assert record is not None
+    assert (record.seconds, record.passed, record.failed, record.workers) == (241.5, 412, 0, 2)
+    row = _make_test_row(dataclasses.asdict(record))
+    assert row.status == "met" and row.value == 241.5
+    assert "2026-11-30T15:20:04+00:00" in row.measure and "before: 7 min 43 s" in row.figure
+
+    slow = dataclasses.asdict(record) | {"seconds": 463.0}
+    assert _make_test_row(slow).status == "NOT MET"
+    # A failing session's time is shown but not judged.
+    assert _make_test_row(dataclasses.asdict(record) | {"failed": 3}).status == "not measured"
+
+    path.write_text(json.dumps({"seconds": "fast", "passed": 1}), encoding="utf-8")
+    with pytest.raises(RecordError, match="'seconds' must be a non-negative number"):
+        read_make_test(path)
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(RecordError, match="not readable JSON"):
+        read_make_test(path)
+
+
+def test_fresh_clone_environment_points_nowhere_into_this_checkout(tmp_path: Path) -> None:
+    venv_bin = str(settings.PROJECT_ROOT / ".venv" / "bin")
+    base = {
+        "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin",
+        "VIRTUAL_ENV": str(settings.PROJECT_ROOT / ".venv"),
+        "DAGSTER_HOME": str(settings.PROJECT_ROOT / ".dagster_home"),
+        "DUCKDB_DATABASE": str(settings.PROJECT_ROOT / "data" / "npl.duckdb"),
+        "NPL_SOURCE_URL": "http://127.0.0.1:8765",
+        "MAKEFLAGS": "-j2",
+        "UV_INDEX_URL": "https://registry.example/simple",
+        "HOME": "/root",
+    }
+    env = fresh_setup.clone_env(tmp_path, base)
+    assert env["PATH"] == "/usr/local/bin:/usr/bin"
+    for name in ("VIRTUAL_ENV", "DAGSTER_HOME", "DUCKDB_DATABASE", "NPL_SOURCE_URL", "MAKEFLAGS"):
+        assert name not in env
+    assert env["UV_CACHE_DIR"] == str(tmp_path / "uv-cache")  # empty: a new machine's
+    assert env["UV_INDEX_URL"] == base["UV_INDEX_URL"]  # the configured registry stays
+    assert env["NPL_SHARED_DIR"] == str(settings.shared_dir())
+    assert env["HOME"] == "/root"
+
+
+def test_make_run_pipeline_seconds_are_read_from_its_output() -> None:
+    text = "installing\nrun succeeded in 17 s; the run is in the Dagster UI's history\n"
+    assert fresh_setup.pipeline_seconds(text) == 17.0
+    assert fresh_setup.pipeline_seconds("run failed: see log") is None
+
+
+def test_step_seconds_are_read_from_a_dagster_job_execute_log() -> None:
+    text = (
+        'x - STEP_SUCCESS - Finished execution of step "raw_documents" in 12.4s.\n'
+        'x - STEP_SUCCESS - Finished execution of step "listings" in 1m5s.\n'
+        'x - STEP_SUCCESS - Finished execution of step "document_counts" in 533ms.\n'
+        'x - STEP_FAILURE - Execution of step "npl_dbt_models" failed.\n'
+    )
+    assert fresh_setup.step_seconds_from_log(text) == {
+        "raw_documents": 12.4,
+        "listings": 65.0,
+        "document_counts": 0.533,
+    }

@@ -48,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="documents for the parse curve (default 1000,10000)",
     )
     parser.add_argument(
+        "--no-setup",
+        dest="setup",
+        action="store_false",
+        help="skip the fresh-clone set-up (git clone of HEAD, empty uv cache: make install, "
+        "site, run; downloads the locked dependencies from the package registry)",
+    )
+    parser.add_argument(
         "--no-full-run",
         dest="full_run",
         action="store_false",
@@ -57,13 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-freshness",
         dest="freshness",
         action="store_false",
-        help="skip the daemon freshness measurement (about 3 minutes)",
+        help="skip the daemon freshness measurement (about 2 minutes)",
     )
     parser.add_argument(
         "--sensor-interval",
         type=int,
         default=defaults.sensor_interval,
-        help="NPL_SENSOR_INTERVAL for the freshness measurement (seconds)",
+        help="NPL_SENSOR_INTERVAL for the freshness measurement (seconds, default "
+        f"{defaults.sensor_interval})",
     )
     parser.add_argument("--rebuild-site", action="store_true", help="ignore the site cache")
     parser.add_argument("--keep-work", action="store_true", help="keep data/bench/work/")
@@ -87,6 +95,7 @@ def run_all_command(args: argparse.Namespace) -> int:
             workers=args.workers,
             scale_sizes=args.scale_sizes,
             parse_sizes=args.parse_sizes,
+            setup=args.setup,
             full_run=args.full_run,
             freshness=args.freshness and args.full_run,
             sensor_interval=args.sensor_interval,

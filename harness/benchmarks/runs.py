@@ -44,9 +44,12 @@ class RunFigures:
 
 def prepare_dbt(platform: IsolatedPlatform) -> None:
     """`dbt parse` for this platform's warehouse path, as `make manifest` does for the real one:
-    dbt's partial-parse file is keyed by the profile (which holds the DuckDB path), and
-    dagster-dbt copies it from DBT_TARGET_PATH into each invocation. Without it every dbt build
-    here would parse the whole project again, which production does not."""
+    dbt's partial-parse file is keyed by the vars and profile (the dbt asset passes the
+    warehouse as vars, WarehouseResource.dbt_vars), and dagster-dbt copies it from
+    DBT_TARGET_PATH into each invocation. Parsed with other vars, every dbt build here would
+    parse the whole project again ("Unable to do partial parsing because config vars ...
+    have changed"), which production does not."""
+    import json
     import subprocess
 
     from npl_assets import settings
@@ -64,6 +67,8 @@ def prepare_dbt(platform: IsolatedPlatform) -> None:
             str(project),
             "--target-path",
             str(platform.dbt_target),
+            "--vars",
+            json.dumps(dbt_vars(platform), sort_keys=True),
         ],
         cwd=project,
         env=platform.env(),
@@ -71,6 +76,13 @@ def prepare_dbt(platform: IsolatedPlatform) -> None:
         check=True,
         timeout=300,
     )
+
+
+def dbt_vars(platform: IsolatedPlatform) -> dict[str, str]:
+    """The vars the platform's dbt asset passes (its warehouse resource's)."""
+    from npl_assets.warehouse.recovery import WarehouseResource
+
+    return WarehouseResource(database=str(platform.warehouse)).dbt_vars()
 
 
 def check_manifest() -> None:
