@@ -164,7 +164,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     # pytest 9 with pytest-xdist 3.8 silently stopped grouping (xdist tags the nodeid, which
     # pytest 9 no longer reads back): every session fixture then ran on both workers.
-    if session.config.getvalue("loadgroup") and session.items:
+    if getattr(session.config.option, "loadgroup", False) and session.items:
         untagged = [item.nodeid for item in session.items if "@" not in item.nodeid]
         if untagged:
             raise pytest.UsageError(

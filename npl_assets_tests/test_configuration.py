@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
 # Modules whose functions say where things are or which deployment this is: configuration the
 # definitions turn into resources, never something an asset body asks for itself.
@@ -103,6 +102,46 @@ def test_the_crawl_parse_publish_and_report_take_their_locations_as_resources(
         assert keys <= by_op[name].required_resource_keys, name
 
 
+WRITING_CALLS = ("os.environ.update", "os.environ.setdefault", "os.environ.pop", "os.putenv")
+# Commands, not the code location: `npl team up` hands its fresh settings to the instance it
+# creates in the same process.
+COMMAND_MODULES = {"team/cli.py"}
+
+
+def environment_writes(source: str) -> list[int]:
+    """Lines that assign to os.environ[...] or call a writing method of it."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign):
+            targets = [node.target]
+        assigned = any(ast.unparse(t).startswith("os.environ[") for t in targets)
+        called = isinstance(node, ast.Call) and ast.unparse(node.func).startswith(WRITING_CALLS)
+        if assigned or called:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_write_finder_finds_writes_and_only_writes() -> None:
+    source = 'import os\nos.environ["PATH"] = "x"\nos.environ.update(a=1)\nos.environ.get("B")\n'
+    assert environment_writes(source) == [2, 3]
+
+
+def test_no_product_module_writes_the_environment() -> None:
+    """Not even under `dagster dev` (dbt_project.py once put the venv on PATH there)."""
+    from npl_assets.settings import PROJECT_ROOT
+
+    package = PROJECT_ROOT / "npl_assets"
+    writers = {
+        path.relative_to(package).as_posix(): lines
+        for path in sorted(package.rglob("*.py"))
+        if (lines := environment_writes(path.read_text(encoding="utf-8")))
+    }
+    assert set(writers) <= COMMAND_MODULES, writers
+
+
 IMPORT_PROBE = """
 import json, os, sys
 before = (dict(os.environ), list(sys.path), os.getcwd())
@@ -113,17 +152,12 @@ print(json.dumps({"environ": changed, "path": before[1] != after[1], "cwd": befo
 """
 
 
-@pytest.mark.parametrize("dev_cli", [False, True], ids=["plain", "dagster-dev"])
 def test_importing_the_code_location_changes_no_global_state(
-    dbt_manifest: Path, isolated_env: Path, dev_cli: bool
+    dbt_manifest: Path, isolated_env: Path
 ) -> None:
     import os
 
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_IS_DEV_CLI"}
-    if dev_cli:
-        # `dagster dev` sets it; the dbt project then re-parses if needed (with PATH's dbt).
-        env["DAGSTER_IS_DEV_CLI"] = "1"
-        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     out = subprocess.run(
         [sys.executable, "-c", IMPORT_PROBE],
         env=env,

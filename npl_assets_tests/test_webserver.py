@@ -188,6 +188,7 @@ def test_every_asset_is_in_the_graph(dagster_ui: dict) -> None:
     assert not missing, f"assets missing from the UI graph: {sorted(missing)}"
 
 
+@pytest.mark.heavy  # a whole run through the UI's run launcher, about a minute: make test-heavy
 def test_the_whole_pipeline_launched_from_the_ui_succeeds(dagster_ui: dict) -> None:
     base = dagster_ui["base"]
     workspace = graphql(base, LOCATIONS_QUERY)["workspaceOrError"]

@@ -171,6 +171,9 @@ def open_listings_markdown(con, limit: int = 20) -> str:
     ],
     pool="duckdb",
     automation_condition=downstream_condition(),
+    # Readers get the new marts as soon as dbt and the blocking checks are done, before the
+    # chart, the report and the non-blocking reconciliation checks take their turn.
+    op_tags={"dagster/priority": "10"},
 )
 def serving_database(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: DataPaths
