@@ -1,15 +1,41 @@
 """The dbt project handle, in a module of its own so that
 `dagster-dbt project prepare-and-package --file npl_assets/dbt_project.py` can import it alone."""
 
-import os
+import json
+import shutil
+import sys
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DagsterDbtProjectPreparer, DbtCliResource, DbtProject
+
+from npl_assets import settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
+
+def dbt_executable() -> str:
+    """The venv's dbt, so that a PATH without the venv still finds the right one."""
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+
+
+def default_dbt_vars() -> dict[str, str]:
+    """The vars a run on the default warehouse passes (WarehouseResource.dbt_vars): parsing
+    with the same ones keeps the run's parse partial."""
+    return {"npl_target": "dev", "npl_duckdb_path": str(settings.duckdb_path())}
+
+
+class VenvDbtPreparer(DagsterDbtProjectPreparer):
+    """dagster-dbt's preparer (parse the project under `dagster dev` / `dg`), with the venv's
+    dbt and the run's vars, whatever PATH and the environment hold."""
+
+    def prepare(self, project: DbtProject) -> None:
+        args = ["parse", "--quiet", "--vars", json.dumps(default_dbt_vars(), sort_keys=True)]
+        dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+        dbt.cli(args, target_path=project.target_path).wait()
+
+
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# Only under `dagster dev` (`make dev` puts the venv's dbt first on PATH); elsewhere the manifest
-# is prepared by make and the test session.
-if os.environ.get("DAGSTER_IS_DEV_CLI"):
-    dbt_project.prepare_if_dev()
+# Only under `dagster dev` and `dg` (the preparer checks); elsewhere the manifest is prepared by
+# make and the tests.
+VenvDbtPreparer().prepare_if_dev(dbt_project)

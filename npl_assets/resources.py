@@ -4,8 +4,6 @@ them for a temp folder, and hand subprocesses the same description as environmen
 
 from __future__ import annotations
 
-import shutil
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +13,7 @@ from dagster_dbt import DbtCliResource
 
 from npl_assets import profiles, settings
 from npl_assets.alerts.sensor import AlertsResource
-from npl_assets.dbt_project import dbt_project
+from npl_assets.dbt_project import dbt_executable, dbt_project
 from npl_assets.locations import DataPaths, YindengSite
 from npl_assets.warehouse.recovery import WarehouseResource
 
@@ -72,12 +70,6 @@ class Locations:
         if self.source_url:
             variables["NPL_SOURCE_URL"] = self.source_url
         return variables
-
-
-def dbt_executable() -> str:
-    """The venv's dbt, so that a PATH without the venv still finds the right one."""
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
 def warehouse_resource(path: Path) -> WarehouseResource:

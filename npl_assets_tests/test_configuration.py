@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 # Modules whose functions say where things are or which deployment this is: configuration the
 # definitions turn into resources, never something an asset body asks for itself.
@@ -171,3 +172,27 @@ def test_importing_the_code_location_changes_no_global_state(
         "path": False,
         "cwd": False,
     }
+
+
+@pytest.mark.heavy  # re-parses the dbt project into dbt_project/target, which the suite reads
+def test_dg_check_defs_passes_without_the_venv_on_path(dbt_manifest: Path, tmp_path: Path) -> None:
+    """`dg check defs` (which, like `dagster dev`, prepares the dbt project) finds the venv's
+    dbt by itself: the code location no longer puts it on PATH."""
+    import os
+
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DUCKDB_DATABASE", "DAGSTER_IS_DEV_CLI", "VIRTUAL_ENV"}
+    }
+    env.update(PATH="/usr/bin:/bin", DAGSTER_HOME=str(tmp_path))
+    completed = subprocess.run(
+        [str(Path(sys.executable).with_name("dg")), "check", "defs"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, (completed.stdout + completed.stderr)[-3000:]
+    assert "All definitions loaded successfully" in completed.stdout + completed.stderr
