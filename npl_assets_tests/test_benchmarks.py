@@ -204,3 +204,15 @@ def test_step_seconds_are_read_from_a_dagster_job_execute_log() -> None:
         "listings": 65.0,
         "document_counts": 0.533,
     }
+
+
+def test_freshness_is_counted_from_the_tick_that_saw_the_listing() -> None:
+    from harness.benchmarks.suite import seconds_after_seen
+
+    ticks = [
+        {"sensor": "new_announcements_sensor", "after_s": 2.0, "runs": []},
+        {"sensor": "new_announcements_sensor", "after_s": 13.6, "runs": ["2eed8595"]},
+    ]
+    assert seconds_after_seen({"seconds": 45.1, "ticks": ticks}) == 31.5
+    assert seconds_after_seen({"seconds": None, "ticks": ticks}) is None
+    assert seconds_after_seen({"seconds": 45.1, "ticks": ticks[:1]}) is None
