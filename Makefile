@@ -52,7 +52,7 @@ DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -path
 # Parsed with the vars the run passes (WarehouseResource.dbt_vars), so the run's parse is partial.
 $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
 	@cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir . --target-path target \
-		--vars '{"npl_duckdb_path": "$(DUCKDB_DATABASE)", "npl_target": "dev"}' 
+		--vars '{"npl_duckdb_path": "$(DUCKDB_DATABASE)", "npl_target": "dev"}'
 
 manifest: $(MANIFEST)
 
@@ -118,8 +118,8 @@ run: $(BIN)/.installed $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml $(if $(f
 TEST_WORKERS ?= 3
 # `make test`: everything but the heavy tests (team profile end to end, the kill -9 chain, the
 # benchmark suite at a tiny size, a whole run launched through the UI), in under 5 minutes on
-# 2 cores; `make test-heavy` runs those,
-# and CI runs both. The session records its wall time for `make bench` (data/bench/make_test.json).
+# 2 cores; `make test-heavy` runs those, and CI runs both. The session records its wall time
+# for `make bench` (data/bench/make_test.json).
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --durations=15
 test: $(BIN)/.installed $(MANIFEST)
 	NPL_TEST_TIMING_FILE=$(CURDIR)/data/bench/make_test.json $(PYTEST) -m "not heavy"
