@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,12 +178,11 @@ def run_crawl(
         site = nullcontext(check_source_url(source_url))
     with site as url, tempfile.TemporaryDirectory(prefix="npl-crawl-") as tmp_name:
         tmp = Path(tmp_name)
-        runs = []
-        parts = []
-        for spider in spiders:
-            part = tmp / f"{spider}.jsonl"
+        parts = [tmp / f"{spider}.jsonl" for spider in spiders]
+
+        def run_one(spider: str, part: Path) -> SpiderRun:
             log_file = (Path(log_dir) if log_dir else tmp) / f"{spider}.log"
-            run = _run_spider(
+            return _run_spider(
                 spider,
                 url,
                 part,
@@ -193,10 +193,25 @@ def run_crawl(
                 extra_settings or {},
                 timeout,
             )
-            runs.append(run)
-            parts.append(part)
+
+        if len(spiders) > 1 and not _polite(url, extra_settings or {}):
+            # A loopback source: both spiders at once (each is mostly Scrapy's start-up and
+            # waiting). The real site is crawled one spider after the other, politely.
+            with ThreadPoolExecutor(len(spiders)) as pool:
+                runs = list(pool.map(run_one, spiders, parts))
+        else:
+            runs = [run_one(spider, part) for spider, part in zip(spiders, parts, strict=True)]
         _join(parts, Path(out_file))
     return CrawlSummary(url, Path(out_file), tuple(runs), round(time.perf_counter() - started, 2))
+
+
+def _polite(url: str, extra_settings: dict[str, Any]) -> bool:
+    """Whether the spiders will crawl `url` politely (crawler/policy.py decides it inside each
+    spider from the same two settings)."""
+    from npl_assets.crawler.policy import is_polite
+
+    mode = extra_settings.get("NPL_POLITE") or os.environ.get("NPL_POLITE") or "auto"
+    return is_polite(url, str(mode))
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
