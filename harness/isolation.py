@@ -32,17 +32,18 @@ class IsolatedPlatform:
     def data(self) -> Path:
         return self.root / "data"
 
+    # The files inside the data folder are laid out by Locations.under, as for the tests.
     @property
     def raw(self) -> Path:
-        return self.data / "raw"
+        return self.locations().raw_dir
 
     @property
     def warehouse(self) -> Path:
-        return self.data / "npl.duckdb"
+        return self.locations().warehouse
 
     @property
     def serving(self) -> Path:
-        return self.data / "npl_serving.duckdb"
+        return self.locations().serving
 
     @property
     def home(self) -> Path:
@@ -67,14 +68,7 @@ class IsolatedPlatform:
 
     def locations(self, source_url: str | None = None) -> Locations:
         """Where this platform's data lives; it crawls `source_url`, else its built site."""
-        return Locations(
-            data_dir=self.data,
-            site_dir=self.site or settings.site_dir(),
-            raw_dir=self.raw,
-            warehouse=self.warehouse,
-            serving=self.serving,
-            source_url=source_url,
-        )
+        return Locations.under(self.data, site_dir=self.site, source_url=source_url)
 
     def resources(self, source_url: str | None = None) -> dict[str, object]:
         """The platform's resources for an in-process run on this platform."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from dagster_dbt import DagsterDbtProjectPreparer, DbtCliResource, DbtProject
 
 from npl_assets import settings
+from npl_assets.warehouse.recovery import embedded_dbt_vars
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
@@ -19,18 +20,14 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
-def default_dbt_vars() -> dict[str, str]:
-    """The vars a run on the default warehouse passes (WarehouseResource.dbt_vars): parsing
-    with the same ones keeps the run's parse partial."""
-    return {"npl_target": "dev", "npl_duckdb_path": str(settings.duckdb_path())}
-
-
 class VenvDbtPreparer(DagsterDbtProjectPreparer):
     """dagster-dbt's preparer (parse the project under `dagster dev` / `dg`), with the venv's
     dbt and the run's vars, whatever PATH and the environment hold."""
 
     def prepare(self, project: DbtProject) -> None:
-        args = ["parse", "--quiet", "--vars", json.dumps(default_dbt_vars(), sort_keys=True)]
+        # The vars a run on the default warehouse passes: the run's parse then stays partial.
+        variables = embedded_dbt_vars(str(settings.duckdb_path()))
+        args = ["parse", "--quiet", "--vars", json.dumps(variables, sort_keys=True)]
         dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
         dbt.cli(args, target_path=project.target_path).wait()
 

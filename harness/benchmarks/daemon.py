@@ -74,7 +74,7 @@ def full_run(platform: IsolatedPlatform, log_file: Path, timeout: float = 600) -
     env = platform.env()
     command = [_bin("dagster"), "job", "execute", *CODE_LOCATION, "-j", "npl_pipeline"]
     started = time.perf_counter()
-    with log_file.open("wb") as log, _session(command, env, log) as process:
+    with log_file.open("wb") as log, process_group(command, env, log) as process:
         returncode = process.wait(timeout=timeout)
     seconds = time.perf_counter() - started
     documents = 0
@@ -85,13 +85,16 @@ def full_run(platform: IsolatedPlatform, log_file: Path, timeout: float = 600) -
 
 
 @contextmanager
-def _session(command: list[str], env: dict[str, str], log: Any) -> Iterator[subprocess.Popen]:
-    """Start `command` leading a new process group; on exit stop that group by its id."""
+def process_group(
+    command: list[str], env: dict[str, str], log: Any, cwd: Path | None = None
+) -> Iterator[subprocess.Popen]:
+    """Start `command` (in `cwd`, default the checkout) leading a new process group; on exit
+    stop that group by its id."""
     from npl_assets import settings
 
     process = subprocess.Popen(
         command,
-        cwd=settings.PROJECT_ROOT,
+        cwd=cwd or settings.PROJECT_ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=log,
@@ -328,7 +331,7 @@ def measure_freshness(
         instance = _instance(platform)
         started = time.time()
         command = [_bin("dagster-daemon"), "run", *CODE_LOCATION]
-        with _session(command, env, log) as daemon:
+        with process_group(command, env, log) as daemon:
 
             def settled() -> bool:
                 if daemon.poll() is not None:

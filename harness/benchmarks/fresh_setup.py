@@ -120,23 +120,13 @@ def clone(repo: Path, commit: str, dest: Path, log: object) -> None:
 
 
 def _make(target: str, cwd: Path, env: dict[str, str], log: object, timeout: float) -> int:
-    from harness.benchmarks.daemon import stop_group
+    from harness.benchmarks.daemon import process_group
 
-    process = subprocess.Popen(
-        ["make", target],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        return process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return -1
-    finally:
-        stop_group(process)
+    with process_group(["make", target], env, log, cwd=cwd) as process:
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return -1
 
 
 def pipeline_seconds(log_text: str) -> float | None:

@@ -80,9 +80,9 @@ def prepare_dbt(platform: IsolatedPlatform) -> None:
 
 def dbt_vars(platform: IsolatedPlatform) -> dict[str, str]:
     """The vars the platform's dbt asset passes (its warehouse resource's)."""
-    from npl_assets.warehouse.recovery import WarehouseResource
+    from npl_assets.warehouse.recovery import embedded_dbt_vars
 
-    return WarehouseResource(database=str(platform.warehouse)).dbt_vars()
+    return embedded_dbt_vars(str(platform.warehouse))
 
 
 def check_manifest() -> None:

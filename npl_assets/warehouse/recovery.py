@@ -143,6 +143,11 @@ def release_dead_runs(instance: dg.DagsterInstance, skip: Iterable[str] = ()) ->
     return released
 
 
+def embedded_dbt_vars(database: str) -> dict[str, str]:
+    """The vars dbt's profiles.yml reads to build into the DuckDB file `database`."""
+    return {"npl_target": "dev", "npl_duckdb_path": database}
+
+
 class WarehouseResource(DuckDBResource):
     """The DuckDB warehouse, one run at a time. Set-up takes the warehouse lock (waiting while
     another run holds it, see lock.py), then releases what killed runs left claimed, so a run
@@ -159,7 +164,7 @@ class WarehouseResource(DuckDBResource):
 
     def dbt_vars(self) -> dict[str, str]:
         """The vars dbt's profiles.yml reads to reach this same warehouse."""
-        return {"npl_target": "dev", "npl_duckdb_path": str(self.database)}
+        return embedded_dbt_vars(str(self.database))
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if context.run is not None and context.run.is_finished:
