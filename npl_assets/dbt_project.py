@@ -4,9 +4,12 @@
 import json
 import shutil
 import sys
+from functools import cached_property
+from importlib import metadata
 from pathlib import Path
 
 from dagster_dbt import DagsterDbtProjectPreparer, DbtCliResource, DbtProject
+from packaging import version
 
 from npl_assets import settings
 from npl_assets.warehouse.recovery import embedded_dbt_vars
@@ -20,6 +23,22 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
+class VenvDbtCliResource(DbtCliResource):
+    """dagster-dbt's dbt resource. Before each invocation dagster-dbt asks the executable its
+    version (`dbt --version`, a 2 s process on 2 cores); the venv's dbt is this environment's
+    dbt-core, whose version its package metadata has. Another executable is still asked."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        if Path(self.dbt_executable) == Path(sys.executable).with_name("dbt"):
+            return version.parse(metadata.version("dbt-core"))
+        return super()._cli_version
+
+
+def dbt_cli_resource(project: DbtProject) -> DbtCliResource:
+    return VenvDbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+
+
 class VenvDbtPreparer(DagsterDbtProjectPreparer):
     """dagster-dbt's preparer (parse the project under `dagster dev` / `dg`), with the venv's
     dbt and the run's vars, whatever PATH and the environment hold."""
@@ -28,7 +47,7 @@ class VenvDbtPreparer(DagsterDbtProjectPreparer):
         # The vars a run on the default warehouse passes: the run's parse then stays partial.
         variables = embedded_dbt_vars(str(settings.duckdb_path()))
         args = ["parse", "--quiet", "--vars", json.dumps(variables, sort_keys=True)]
-        dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+        dbt = dbt_cli_resource(project)
         dbt.cli(args, target_path=project.target_path).wait()
 
 

@@ -13,8 +13,9 @@ from dagster_dbt import DbtCliResource
 
 from npl_assets import profiles, settings
 from npl_assets.alerts.sensor import AlertsResource
-from npl_assets.dbt_project import dbt_executable, dbt_project
+from npl_assets.dbt_project import dbt_cli_resource, dbt_project
 from npl_assets.locations import DataPaths, YindengSite
+from npl_assets.quality.engine import GreatExpectationsResource
 from npl_assets.warehouse.recovery import WarehouseResource
 
 
@@ -79,7 +80,7 @@ def warehouse_resource(path: Path) -> WarehouseResource:
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    return dbt_cli_resource(dbt_project)
 
 
 def platform_resources(
@@ -105,6 +106,7 @@ def platform_resources(
             content_store=content_store,
             serving_database=str(locations.serving),
         ),
+        "gx": GreatExpectationsResource(),
         "alerts": AlertsResource(
             rules_path=str(locations.data_dir / "alerts.yaml"),
             state_path=str(locations.data_dir / "alerts.sqlite"),

@@ -250,8 +250,9 @@ def prepare_results(frame: pd.DataFrame) -> pd.DataFrame:
 # --- running GX --------------------------------------------------------------------------------
 
 
-def _gx() -> tuple[Any, Any, Any]:
-    """Import GX only when a suite runs: the import costs 2-3 s."""
+def import_gx() -> tuple[Any, Any, Any]:
+    """Import GX only when a suite runs (or GreatExpectationsResource preloads it): the import
+    costs 2-3 s."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.expectations.row_conditions import Column
@@ -329,7 +330,7 @@ def run_suite(
     if absent:
         raise QualitySuiteError(f"suite {suite.name}: the data lacks columns {', '.join(absent)}")
 
-    gx, gxe, column = _gx()
+    gx, gxe, column = import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
