@@ -1,6 +1,7 @@
 """Fresh-machine set-up, as a new user does it: a clone of this checkout's HEAD in a temp folder,
-an empty uv cache, no venv, then `make install`, `make site` and `make run` there, each timed
-(`make run` alone would do all three; run in that order they split its time).
+an empty uv cache, no venv, then `make install` and `make run` there, each timed (`make run` alone
+would do both; the split shows the install's share). `make run` builds the site, parses the dbt
+project and creates the instance at once, then runs the pipeline.
 
 Only loopback and the package registry are reached: uv downloads the locked set from the
 registry uv.lock names, and the run crawls the bundled site its crawl runner serves on loopback.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from npl_assets import settings
 
-STEPS = ("install", "site", "run")
+STEPS = ("install", "run")
 STEP_TIMEOUT_SECONDS = 1200.0
 # Issue 17: clone to numbers in a minute (before: 213 s on a fresh 2-core machine, of which
 # about 130 s was the pip install).
@@ -152,8 +153,8 @@ def measure_setup(
     repo: Path | None = None,
     timeout: float = STEP_TIMEOUT_SECONDS,
 ) -> SetupFigures:
-    """Clone, then time `make install`, `make site` and `make run` in the clone; the first that
-    fails ends the measurement."""
+    """Clone, then time `make install` and `make run` in the clone; the first that fails ends
+    the measurement."""
     repo = repo or settings.PROJECT_ROOT
     figures = SetupFigures(head_commit(repo), log=str(log_file))
     root = Path(tempfile.mkdtemp(prefix="npl-fresh-setup-"))

@@ -2,7 +2,7 @@
 results.json.
 
 Phases (each timed, its peak memory sampled, its output kept in data/bench/logs/<phase>.log):
- 0. setup       a fresh clone of HEAD, empty uv cache, no venv: make install, site, run (timed)
+ 0. setup       a fresh clone of HEAD, empty uv cache, no venv: make install, make run (timed)
  1. site        the synthetic site (20,000 listings by default), cached by size and seed
  2. pipeline    full in-process run of every asset and check, then the no-op run
  3. extraction  parse versus bare pypdfium2 extraction, one process, the same stored PDFs
@@ -61,7 +61,7 @@ class Options:
     workers: int | None = None  # site build processes (default: one per core)
     scale_sizes: tuple[int, ...] = LISTING_SIZES
     parse_sizes: tuple[int, ...] = PARSE_SIZES
-    setup: bool = True  # fresh clone, empty uv cache: make install, site, run
+    setup: bool = True  # fresh clone, empty uv cache: make install, make run
     full_run: bool = True
     freshness: bool = True
     sensor_interval: int = SENSOR_INTERVAL
