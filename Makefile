@@ -69,6 +69,7 @@ install-dev: $(BIN)/.installed-dev
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -path dbt_project/logs -prune -o \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 # Parsed with the vars the run passes (WarehouseResource.dbt_vars), so the run's parse is partial.
 $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
+	@echo "parsing the dbt project (dbt_project/target/manifest.json)"
 	@cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --project-dir . --target-path target \
 		--vars '{"npl_duckdb_path": "$(DUCKDB_DATABASE)", "npl_target": "dev"}'
 
@@ -77,7 +78,7 @@ manifest: $(MANIFEST)
 # Rebuilt when the generator changes (its PDFs' bytes follow the generator's code).
 SITE_SOURCES := $(wildcard npl_assets/site/*.py)
 $(SITE): $(BIN)/.installed $(SITE_SOURCES)
-	$(BIN)/npl site build --force
+	@$(BIN)/npl site build --force
 
 site: $(SITE)
 
@@ -115,16 +116,21 @@ RUN_INSTALLED := $(BIN)/.installed$(if $(filter team,$(PROFILE)),-dev)
 # A run that finds nothing new skips everything below the crawl; `make run REBUILD=1` runs it all.
 REBUILD ?=
 REBUILD_CONFIG := $(DAGSTER_HOME)/rebuild.yaml
+# The run's log goes to RUN_LOG; on screen, one line per step as it finishes.
+STEP_PROGRESS := awk '/ - STEP_(SUCCESS|FAILURE) - / && match($$0, /step "[^"]+"/) { \
+	step = substr($$0, RSTART + 6, RLENGTH - 7); took = ""; \
+	if (match($$0, /" in [0-9.ms]+[0-9ms]/)) took = substr($$0, RSTART + 5, RLENGTH - 5); \
+	printf "  %-6s %-52s %s\n", (index($$0, "STEP_FAILURE") ? "FAILED" : "done"), step, took; fflush() }'
 # What the run needs besides the install, made at once (-j): the site's rendering, dbt's parse
 # and the instance's creation are independent, and on 2 cores they took 21 s one after the other.
 RUN_NEEDS := $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml $(if $(filter team,$(PROFILE)),$(EXTENSIONS))
 run: $(RUN_INSTALLED)
-	@$(MAKE) --no-print-directory -j3 $(RUN_NEEDS)
+	@$(MAKE) --no-print-directory -s -j3 $(RUN_NEEDS)
 	@echo "running npl_pipeline ($(PROFILE) profile: crawl, parse, quality, dbt, publish, report); log: $(RUN_LOG)"
 	@printf 'ops:\n  raw_documents:\n    config:\n      rebuild: true\n' > $(REBUILD_CONFIG)
-	@start=$$(date +%s); \
+	@set -o pipefail; start=$$(date +%s); \
 	if $(BIN)/dagster job execute -m npl_assets.definitions -j npl_pipeline \
-		$(if $(filter 1 true yes,$(REBUILD)),-c $(REBUILD_CONFIG)) > $(RUN_LOG) 2>&1; then \
+		$(if $(filter 1 true yes,$(REBUILD)),-c $(REBUILD_CONFIG)) 2>&1 | tee $(RUN_LOG) | $(STEP_PROGRESS); then \
 		echo "run succeeded in $$(( $$(date +%s) - start )) s; the run is in the Dagster UI's history (make dev)"; \
 		if grep -q "nothing to update" $(RUN_LOG); then \
 			echo "nothing new on the site: the steps below the crawl were skipped (make run REBUILD=1 runs them)"; fi; \

@@ -64,3 +64,15 @@ def test_definitions_import_is_light(dbt_manifest: Path) -> None:
     ).stdout
     heavy = out.strip()
     assert heavy == "[]", f"heavy modules imported by definitions: {heavy}"
+
+
+def test_the_dbt_resource_knows_the_venv_dbt_version_without_asking_it() -> None:
+    """dagster-dbt would run `dbt --version` before every invocation; the resource reads the
+    same version from dbt-core's metadata, and it must be the executable's."""
+    from npl_assets.resources import dbt_resource
+
+    dbt = dbt_resource()
+    reported = subprocess.run(
+        [dbt.dbt_executable, "--version"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert f"installed: {dbt._cli_version}" in reported

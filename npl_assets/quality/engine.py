@@ -18,6 +18,10 @@ from npl_assets.quality.validation import import_gx
 logger = logging.getLogger(__name__)
 
 
+def gx_imported() -> bool:
+    return "great_expectations" in sys.modules
+
+
 def _import_in_background() -> None:
     try:
         import_gx()
@@ -34,7 +38,7 @@ class GreatExpectationsResource(dg.ConfigurableResource):
     _loader: threading.Thread | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        if self.preload and "great_expectations" not in sys.modules:
+        if self.preload and not gx_imported():
             self._loader = threading.Thread(
                 target=_import_in_background, name="gx-import", daemon=True
             )
