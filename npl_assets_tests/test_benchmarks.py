@@ -216,3 +216,29 @@ def test_freshness_is_counted_from_the_tick_that_saw_the_listing() -> None:
     assert seconds_after_seen({"seconds": 45.1, "ticks": ticks}) == 31.5
     assert seconds_after_seen({"seconds": None, "ticks": ticks}) is None
     assert seconds_after_seen({"seconds": 45.1, "ticks": ticks[:1]}) is None
+
+
+def test_the_bench_lifts_the_crawl_page_cap_only_for_a_bigger_site() -> None:
+    from harness.benchmarks.pipeline import crawl_page_cap, pages_needed
+
+    assert crawl_page_cap(pages_needed(459, 147)) is None
+    assert crawl_page_cap(pages_needed(20_000, 7_846)) == 2_000
+
+
+def test_a_page_cap_in_the_environment_reaches_the_spiders(tmp_path: Path) -> None:
+    """How the bench lifts the cap for its 20,000-listing site (the crawl runs in a subprocess:
+    patching the runner in this process reached nothing once the crawl went through the
+    site resource). Shown here the other way: a cap below the site's pages stops the paging."""
+    from harness.isolation import environment
+    from npl_assets.crawler.runner import run_crawl
+    from npl_assets.site.build import build_site
+
+    site = tmp_path / "site"
+    build_site(site, synthetic=25, seed=3)  # 25 listings: 3 index pages
+    feed = tmp_path / "feed.jsonl"
+    with environment(NPL_MAX_PAGES="2"):
+        summary = run_crawl(None, feed, tmp_path / "raw", spiders=("listings",), site_dir=site)
+    errors = [json.loads(line).get("error") or "" for line in feed.read_text().splitlines()]
+    assert any("more than NPL_MAX_PAGES=2" in error for error in errors), errors
+    # Over the cap the spider keeps page 1 and pages no further.
+    assert 0 < summary.documents < 25

@@ -9,11 +9,8 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness.benchmarks.runs import RunFigures, check_step_keys, in_process, timed_materialize
 from harness.isolation import IsolatedPlatform, environment
@@ -70,29 +67,13 @@ def pages_needed(listings: int, results: int) -> int:
     return max(1, math.ceil(max(listings, results) / PAGE_SIZE))
 
 
-@contextmanager
-def crawl_page_cap(pages: int) -> Iterator[int | None]:
-    """Lift the crawler's NPL_MAX_PAGES (a setting only, 1,000 pages = 10,000 items) for a site
-    with more index pages, by passing it to the real `run_crawl` as raw_documents calls it.
-    Yields the cap set, or None when the default suffices."""
-    from npl_assets.crawler import runner
+def crawl_page_cap(pages: int) -> int | None:
+    """The NPL_MAX_PAGES a site of `pages` index pages needs, or None when the crawler's default
+    suffices (1,000 pages = 10,000 items, a bound against an absurd 共N条). The spiders read it
+    from their environment, which the crawl runner passes on."""
     from npl_assets.crawler import settings as crawl_settings
 
-    if pages <= crawl_settings.NPL_MAX_PAGES:
-        yield None
-        return
-    original = runner.run_crawl
-
-    def run_crawl(*args: Any, extra_settings: dict | None = None, **kwargs: Any) -> Any:
-        return original(
-            *args, extra_settings={"NPL_MAX_PAGES": pages, **(extra_settings or {})}, **kwargs
-        )
-
-    runner.run_crawl = run_crawl
-    try:
-        yield pages
-    finally:
-        runner.run_crawl = original
+    return pages if pages > crawl_settings.NPL_MAX_PAGES else None
 
 
 def run_pipeline(
@@ -103,13 +84,12 @@ def run_pipeline(
     from npl_assets.site.server import SiteServer
     from npl_assets.warehouse.loading import PARALLEL_THRESHOLD
 
-    cap = crawl_page_cap(pages_needed(listings, results))
+    page_cap = crawl_page_cap(pages_needed(listings, results))
     with (
         in_process(platform) as (defs, instance),
         SiteServer(site) as server,
-        cap as page_cap,
         # The crawler's fast profile applies to loopback sources by itself; say so explicitly.
-        environment(NPL_POLITE="off"),
+        environment(NPL_POLITE="off", NPL_MAX_PAGES=str(page_cap) if page_cap else None),
     ):
         full = timed_materialize(platform, instance, source_url=server.base_url)
         crawl_requests = server.request_count

@@ -32,7 +32,8 @@ def _import_in_background() -> None:
 
 
 class GreatExpectationsResource(dg.ConfigurableResource):
-    """Runs the expectation suites. `preload` imports GX while the run's first steps work."""
+    """Great Expectations for the steps that run a suite: with `preload`, GX is imported in the
+    background from the moment the run's resources are set up; `ready()` waits for it."""
 
     preload: bool = True
     _loader: threading.Thread | None = PrivateAttr(default=None)

@@ -55,7 +55,7 @@ def build_command(args: argparse.Namespace) -> int:
         return 0
     synthetic = args.synthetic
     # Rendering takes 5-15 s: say so before, not only after.
-    print(f"building the bundled site into {out} (PDFs rendered in parallel) ...", flush=True)
+    print(f"building the bundled site into {out} ...", flush=True)
     if synthetic is None:
         shared = settings.shared_dir()
         try:
