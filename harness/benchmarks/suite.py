@@ -795,8 +795,8 @@ def _setup_notes(f: dict[str, Any]) -> list[str]:
     run, pipeline = setup["seconds"].get("run"), setup.get("pipeline_seconds")
     if run is not None and pipeline is not None:
         lines.append(
-            f"  make run {seconds(run)} = dbt parse, instance and the closing queries "
-            f"{seconds(run - pipeline)} + the pipeline {seconds(pipeline)}"
+            f"  make run {seconds(run)} = site build, dbt parse and instance (at once) and the "
+            f"closing queries {seconds(run - pipeline)} + the pipeline {seconds(pipeline)}"
         )
     steps = setup.get("run_steps") or {}
     if steps:
