@@ -1,6 +1,10 @@
 # The README's first two commands: `make run` and `make test`. Both set everything up.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The interpreter itself, not a shim (pyenv's): uv recreates a venv whose interpreter differs
+# from the one asked for, and the path of a shim always differs.
+ifndef PYTHON
+PYTHON := $(shell p=$$(command -v python3.11 || command -v python3) && "$$p" -c 'import sys; print(sys.executable)')
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 # PROFILE=team (or NPL_PROFILE=team): Dagster on Postgres, the warehouse a DuckLake on S3
@@ -40,7 +44,10 @@ SITE := data/site/manifest.json
 # is added by the targets that use it. The runtime sync is --inexact so that it never removes
 # the dev set a `make test` installed.
 UV := $(shell command -v uv 2>/dev/null || echo $(PYTHON) -m uv)
-UV_SYNC := $(UV) sync --locked --python $(PYTHON) --quiet
+UV_SYNC := $(UV) sync --locked --python $(PYTHON)
+# uv's summary lines (resolved, prepared, installed: progress on a slow network) without its
+# line per package.
+UV_SUMMARY := { grep -Ev '^ *(Downloading|Downloaded|Building|Built|[-+~] )' || true; }
 define BOOTSTRAP_UV
 	@$(UV) --version >/dev/null 2>&1 || { echo "bootstrapping uv from the package registry"; \
 		$(PYTHON) -m pip install -q uv 2>&1 | grep -v "is ignored: it is neither" || true; }
@@ -48,13 +55,13 @@ endef
 $(BIN)/.installed: pyproject.toml uv.lock
 	$(BOOTSTRAP_UV)
 	@echo "installing the locked runtime set into $(VENV) (uv sync --locked)"
-	@$(UV_SYNC) --inexact
+	@set -o pipefail; $(UV_SYNC) --inexact 2>&1 | $(UV_SUMMARY)
 	@touch $@
 
 $(BIN)/.installed-dev: pyproject.toml uv.lock
 	$(BOOTSTRAP_UV)
 	@echo "installing the locked set with the dev extra into $(VENV) (uv sync --locked --extra dev)"
-	@$(UV_SYNC) --extra dev
+	@set -o pipefail; $(UV_SYNC) --extra dev 2>&1 | $(UV_SUMMARY)
 	@touch $@ $(BIN)/.installed
 
 # Re-resolve every dependency to its newest allowed version, then run the tests on that set.
