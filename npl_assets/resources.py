@@ -15,7 +15,6 @@ from npl_assets import profiles, settings
 from npl_assets.alerts.sensor import AlertsResource
 from npl_assets.dbt_project import dbt_cli_resource, dbt_project
 from npl_assets.locations import DataPaths, YindengSite
-from npl_assets.quality.engine import GreatExpectationsResource
 from npl_assets.warehouse.recovery import WarehouseResource
 
 
@@ -106,7 +105,6 @@ def platform_resources(
             content_store=content_store,
             serving_database=str(locations.serving),
         ),
-        "gx": GreatExpectationsResource(),
         "alerts": AlertsResource(
             rules_path=str(locations.data_dir / "alerts.yaml"),
             state_path=str(locations.data_dir / "alerts.sqlite"),

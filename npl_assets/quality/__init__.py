@@ -2,7 +2,6 @@
 
 - `rules`: the suites as plain data (no GX import), one `Rule` per expectation.
 - `validation`: runs a suite over a DataFrame with GX and returns per-row failures.
-- `engine`: the GX resource, which imports GX in the background as a run starts.
 - `marts`: the reconciliation frames the mart suites run on.
 - `quarantine`: the `raw.listing_quarantine` table.
 - `summary`: the readable markdown summary of a validation.

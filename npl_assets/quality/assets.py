@@ -11,7 +11,6 @@ from npl_assets import warehouse
 from npl_assets.assets.conditions import downstream_condition
 from npl_assets.locations import DataPaths
 from npl_assets.quality.check_results import check_result
-from npl_assets.quality.engine import GreatExpectationsResource
 from npl_assets.quality.quarantine import (
     QUARANTINE_TABLE,
     held_back_summary,
@@ -97,10 +96,7 @@ def held_back_markdown(report: ValidationReport) -> str:
     ],
 )
 def listing_quarantine(
-    context: dg.AssetExecutionContext,
-    duckdb: DuckDBResource,
-    paths: DataPaths,
-    gx: GreatExpectationsResource,
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: DataPaths
 ) -> dg.MaterializeResult:
     """Listings held back from the marts (`raw.listing_quarantine`): every listing in
     raw.listings that fails a hard expectation of the `listings` suite, with one row per failed
@@ -110,9 +106,6 @@ def listing_quarantine(
     with duckdb.get_connection() as con:
         warehouse.ensure_schema(con)
         frame = read_listings(con)
-    waited = gx.ready()
-    if waited >= 0.1:
-        context.log.debug(f"Waited {waited:.1f} s for Great Expectations to finish importing")
     report = validate_listings(frame)
     rows = quarantine_rows(report, report.validated_at, context.run.run_id)
     with duckdb.get_connection() as con:

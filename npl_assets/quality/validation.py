@@ -251,8 +251,10 @@ def prepare_results(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def import_gx() -> tuple[Any, Any, Any]:
-    """Import GX only when a suite runs (or GreatExpectationsResource preloads it): the import
-    costs 2-3 s."""
+    """Import GX only when a suite runs: the import costs 2-3 s. Never in a background thread
+    while the run goes on: GX imports SQLAlchemy's ORM, and Dagster's storage, using SQLAlchemy
+    in the main thread meanwhile, then met half-initialised modules (AttributeError in
+    sqlalchemy.orm.base, runs failed)."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.expectations.row_conditions import Column
