@@ -39,10 +39,10 @@ SITE := data/site/manifest.json
 # Exactly the locked set (uv.lock), installed by uv; uv itself comes from the package registry
 # when the machine lacks it. `--locked` fails when pyproject.toml and uv.lock disagree, so a
 # dependency missing from the lock fails the set-up (and CI) instead of resolving something new.
-# Two stamps: `make run` needs the runtime set only (18,800 files: 8 s from an empty cache, where
-# the dev set's 52,000 took 17 s); the dev set (tests, lint, bench, the team profile's servers)
-# is added by the targets that use it. The runtime sync is --inexact so that it never removes
-# the dev set a `make test` installed.
+# Two stamps: `make run` needs the runtime set only (18,800 files: 3-8 s from an empty cache
+# here, where the dev set's 52,000 took 5-17 s); the dev set (tests, lint, bench, the team
+# profile's servers) is added by the targets that use it. The runtime sync is --inexact so that
+# it never removes the dev set a `make test` installed.
 UV := $(shell command -v uv 2>/dev/null || echo $(PYTHON) -m uv)
 UV_SYNC := $(UV) sync --locked --python $(PYTHON)
 # uv's summary lines (resolved, prepared, installed: progress on a slow network) without its
