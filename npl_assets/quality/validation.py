@@ -250,7 +250,7 @@ def prepare_results(frame: pd.DataFrame) -> pd.DataFrame:
 # --- running GX --------------------------------------------------------------------------------
 
 
-def import_gx() -> tuple[Any, Any, Any]:
+def _gx() -> tuple[Any, Any, Any]:
     """Import GX only when a suite runs: the import costs 2-3 s. Never in a background thread
     while the run goes on: GX imports SQLAlchemy's ORM, and Dagster's storage, using SQLAlchemy
     in the main thread meanwhile, then met half-initialised modules (AttributeError in
@@ -332,7 +332,7 @@ def run_suite(
     if absent:
         raise QualitySuiteError(f"suite {suite.name}: the data lacks columns {', '.join(absent)}")
 
-    gx, gxe, column = import_gx()
+    gx, gxe, column = _gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
