@@ -184,8 +184,8 @@ format: $(BIN)/.installed-dev
 SITE_PORT ?= 8765
 DAGSTER_DEV = $$(env --default-signal=INT true 2>/dev/null && echo env --default-signal=INT) \
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
-dev: $(BIN)/.installed
-	@$(MAKE) --no-print-directory -s -j3 $(SITE) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+dev: $(RUN_INSTALLED)
+	@$(MAKE) --no-print-directory -s -j3 $(RUN_NEEDS)
 	@export PATH="$(CURDIR)/$(BIN):$$PATH"; \
 	if [ -n "$$NPL_SOURCE_URL" ]; then exec $(DAGSTER_DEV); fi; \
 	$(BIN)/npl site serve --port $(SITE_PORT) > $(DAGSTER_HOME)/site-serve.log 2>&1 & site=$$!; \

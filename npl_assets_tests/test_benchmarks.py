@@ -211,6 +211,8 @@ def test_freshness_is_counted_from_the_tick_that_saw_the_listing() -> None:
 
     ticks = [
         {"sensor": "new_announcements_sensor", "after_s": 2.0, "runs": []},
+        # Automation catching up on something else: it saw no listing.
+        {"sensor": "downstream_automation_sensor", "after_s": 5.0, "runs": ["9c01a7e2"]},
         {"sensor": "new_announcements_sensor", "after_s": 13.6, "runs": ["2eed8595"]},
     ]
     assert seconds_after_seen({"seconds": 45.1, "ticks": ticks}) == 31.5

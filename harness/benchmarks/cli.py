@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="setup",
         action="store_false",
         help="skip the fresh-clone set-up (git clone of HEAD, empty uv cache: make install, "
-        "site, run; downloads the locked dependencies from the package registry)",
+        "make run; downloads the locked dependencies from the package registry)",
     )
     parser.add_argument(
         "--no-full-run",

@@ -229,16 +229,18 @@ def _run_event_times(instance: Any, run_id: str) -> dict[str, float]:
         dg.DagsterEventType.RUN_STARTING: "launched",
         dg.DagsterEventType.STEP_START: "first_step",
     }
+    success = dg.DagsterEventType.STEP_SUCCESS
     times: dict[str, float] = {}
-    for entry in instance.all_logs(run_id, of_type=set(names)):
+    for entry in instance.all_logs(run_id, of_type={*names, success}):
         event = entry.dagster_event
-        if event is not None:
+        if event is None:
+            continue
+        if event.event_type == success:
+            # The end of the step that publishes the serving file, if the run had it.
+            if event.step_key == SERVING_STEP:
+                times["serving_published"] = entry.timestamp
+        else:
             times.setdefault(names[event.event_type], entry.timestamp)  # the first of each kind
-    # The end of the step that publishes the serving file, if the run had it.
-    for entry in instance.all_logs(run_id, of_type={dg.DagsterEventType.STEP_SUCCESS}):
-        event = entry.dagster_event
-        if event is not None and event.step_key == SERVING_STEP:
-            times["serving_published"] = entry.timestamp
     return times
 
 

@@ -29,7 +29,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from harness.benchmarks import fresh_setup, make_test_record, sites, table
-from harness.benchmarks.daemon import FRESHNESS_TARGET_SECONDS, SENSOR_INTERVAL
+from harness.benchmarks.daemon import (
+    FRESHNESS_TARGET_SECONDS,
+    NEW_ANNOUNCEMENTS_SENSOR,
+    SENSOR_INTERVAL,
+)
 from harness.benchmarks.memory import TreeMemory
 from harness.benchmarks.scaling import (
     LINEAR_TOLERANCE,
@@ -773,14 +777,25 @@ def _service_rows(f: dict[str, Any]) -> list[Row]:
 
 
 def seconds_after_seen(fresh: dict[str, Any]) -> float | None:
-    """Seconds from the start of the new-announcement tick that requested the serving run to
-    the serving file holding the listing (None when not served or no such tick)."""
+    """Seconds from the start of the first new-announcement tick that requested a run (the tick
+    that saw the listing) to the serving file holding the listing (None when not served or no
+    such tick). Automation's ticks do not count: they see no listing."""
     if fresh.get("seconds") is None:
         return None
-    ticks = [t for t in fresh.get("ticks") or [] if t.get("runs")]
+    ticks = [
+        t
+        for t in fresh.get("ticks") or []
+        if t.get("sensor") == NEW_ANNOUNCEMENTS_SENSOR and t.get("runs")
+    ]
     if not ticks:
         return None
     return round(fresh["seconds"] - ticks[0]["after_s"], 1)
+
+
+def _steps_text(steps: dict[str, float], at_least: float = 0.0) -> str:
+    """Steps and their seconds, longest first, leaving out those under `at_least`."""
+    longest_first = sorted(steps.items(), key=lambda item: -item[1])
+    return ", ".join(f"{key} {seconds(value)}" for key, value in longest_first if value >= at_least)
 
 
 def _setup_notes(f: dict[str, Any]) -> list[str]:
@@ -800,14 +815,7 @@ def _setup_notes(f: dict[str, Any]) -> list[str]:
         )
     steps = setup.get("run_steps") or {}
     if steps:
-        lines.append(
-            "  the pipeline's steps: "
-            + ", ".join(
-                f"{k} {seconds(v)}"
-                for k, v in sorted(steps.items(), key=lambda x: -x[1])
-                if v >= 0.5
-            )
-        )
+        lines.append("  the pipeline's steps: " + _steps_text(steps, at_least=0.5))
     return lines
 
 
@@ -845,12 +853,7 @@ def _freshness_notes(f: dict[str, Any]) -> list[str]:
         )
         steps = run.get("steps") or {}
         if steps:
-            lines.append(
-                "    steps: "
-                + ", ".join(
-                    f"{k} {seconds(v)}" for k, v in sorted(steps.items(), key=lambda x: -x[1])
-                )
-            )
+            lines.append("    steps: " + _steps_text(steps))
     # At the bench site's size the downstream run costs what the main full run's steps below
     # the crawl and the parse cost (a new listing is one document to parse; dbt, the checks,
     # publish and the report redo the whole warehouse).
